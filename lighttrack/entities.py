@@ -1,0 +1,166 @@
+"""What the API returns: frozen dataclasses shaped like MLflow's entities.
+
+``run.info.run_id``, ``run.data.metrics["acc"]``, ``experiment.experiment_id`` ... work as they do
+in MLflow, so code written against MLflow's objects reads these unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RunStatus:
+    """MLflow's run statuses, as strings (MLflow's ``RunStatus.to_string`` values)."""
+
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    ALL = (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)
+    TERMINATED = (FINISHED, FAILED, KILLED)
+
+    @staticmethod
+    def is_terminated(status: str) -> bool:
+        return status in RunStatus.TERMINATED
+
+    @staticmethod
+    def to_string(status: str) -> str:
+        return status
+
+    @staticmethod
+    def from_string(status: str) -> str:
+        return status
+
+
+class LifecycleStage:
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class ViewType:
+    """Which runs or experiments a search sees (MLflow's numeric values)."""
+
+    ACTIVE_ONLY = 1
+    DELETED_ONLY = 2
+    ALL = 3
+
+    @staticmethod
+    def from_string(text: str) -> int:
+        names = {"active_only": 1, "deleted_only": 2, "all": 3}
+        try:
+            return names[text.lower()]
+        except KeyError:
+            raise ValueError(f"view type must be one of {', '.join(names)}, not {text!r}") from None
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RunTag:
+    key: str
+    value: str
+
+
+ExperimentTag = RunTag
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """The latest point of a metric and its range: what tables and search read."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: int
+    min: float | None
+    max: float | None
+    count: int
+
+
+@dataclass(frozen=True)
+class Experiment:
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str
+    tags: dict[str, str] = field(default_factory=dict)
+    creation_time: int | None = None
+    last_update_time: int | None = None
+
+    @property
+    def description(self) -> str | None:
+        return self.tags.get("mlflow.note.content")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str
+    status: str
+    start_time: int | None
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: str
+
+    @property
+    def run_uuid(self) -> str:
+        """MLflow's deprecated spelling of ``run_id``."""
+        return self.run_id
+
+
+@dataclass(frozen=True)
+class RunData:
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    dataset_inputs: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Run:
+    info: RunInfo
+    data: RunData
+    inputs: RunInputs = field(default_factory=RunInputs)
+
+    def to_dictionary(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {"info": asdict(self.info), "data": asdict(self.data)}
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """An entry of a run's artifact tree (``file_size`` is None for directories)."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None
+
+
+class Page(list):
+    """A list of results with the token for the next page (``None`` on the last page)."""
+
+    def __init__(self, items: list[Any], token: str | None = None) -> None:
+        super().__init__(items)
+        self.token = token

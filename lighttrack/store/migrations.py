@@ -1,0 +1,170 @@
+"""The schema, as numbered migrations. Never edit one that has shipped: add the next.
+
+``db.SCHEMA_VERSION`` is the number of migrations (a test checks); each migration ends by setting
+``PRAGMA user_version`` to its own number, so a file's version is readable from its header
+without opening SQLite (see ``db.read_header``).
+
+sqlite-utils is imported only here, and this module is imported only when a file needs
+creating or upgrading: keeping ``import lighttrack`` and the common open path fast.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("lighttrack")
+
+
+def _execute_script(db: Database, script: str) -> None:
+    """Run each statement on its own: ``executescript`` would COMMIT the migration's
+    transaction half-way, and a migration must be all or nothing."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {statement!r}")
+
+
+@migrations(name="0001_tracking")
+def _tracking(db: Database) -> None:
+    _execute_script(
+        db,
+        """
+        CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+
+        CREATE TABLE experiments (
+            id                INTEGER PRIMARY KEY,
+            uuid              TEXT NOT NULL UNIQUE,          -- the experiment_id users see
+            name              TEXT NOT NULL,
+            lifecycle_stage   TEXT NOT NULL DEFAULT 'active'
+                              CHECK (lifecycle_stage IN ('active', 'deleted')),
+            artifact_location TEXT NOT NULL,
+            creation_time     INTEGER NOT NULL,
+            last_update_time  INTEGER NOT NULL
+        );
+        -- Unique among active experiments only: merging two files that both deleted an
+        -- experiment of the same name must not fail.
+        CREATE UNIQUE INDEX experiments_active_name ON experiments(name)
+            WHERE lifecycle_stage = 'active';
+
+        CREATE TABLE experiment_tags (
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            key           TEXT NOT NULL,
+            value         TEXT NOT NULL,
+            PRIMARY KEY (experiment_id, key)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE runs (
+            id              INTEGER PRIMARY KEY,
+            uuid            TEXT NOT NULL UNIQUE,            -- the run_id users see
+            experiment_id   INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            name            TEXT NOT NULL,
+            status          TEXT NOT NULL
+                            CHECK (status IN ('RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED')),
+            lifecycle_stage TEXT NOT NULL DEFAULT 'active'
+                            CHECK (lifecycle_stage IN ('active', 'deleted')),
+            start_time      INTEGER,
+            end_time        INTEGER,
+            user_id         TEXT NOT NULL DEFAULT '',
+            host            TEXT NOT NULL DEFAULT '',
+            pid             INTEGER,
+            heartbeat       INTEGER,                         -- ms; stamped while RUNNING
+            artifact_uri    TEXT NOT NULL,
+            deleted_time    INTEGER
+        );
+        CREATE INDEX runs_by_experiment ON runs(experiment_id, start_time DESC);
+        CREATE INDEX runs_running ON runs(status) WHERE status = 'RUNNING';
+
+        -- num holds the value as a number when it parses as one, so that
+        -- "params.lr < 0.1" compares numbers, not strings.
+        CREATE TABLE params (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key    TEXT NOT NULL,
+            value  TEXT NOT NULL,
+            num    REAL,
+            PRIMARY KEY (run_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX params_by_key ON params(key, value);
+
+        CREATE TABLE tags (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key    TEXT NOT NULL,
+            value  TEXT NOT NULL,
+            PRIMARY KEY (run_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX tags_by_key ON tags(key, value);
+
+        CREATE TABLE metric_keys (
+            id  INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE
+        );
+
+        -- A metric's history is stored as packed chunks (see store/codec.py), not a row per
+        -- point: ~9 bytes a point instead of >= 30, and millions of points a second.
+        CREATE TABLE metric_chunks (
+            id         INTEGER PRIMARY KEY,
+            run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key_id     INTEGER NOT NULL REFERENCES metric_keys(id),
+            seq        INTEGER NOT NULL,
+            count      INTEGER NOT NULL,
+            min_step   INTEGER NOT NULL,
+            max_step   INTEGER NOT NULL,
+            data       BLOB NOT NULL,
+            UNIQUE (run_id, key_id, seq)
+        );
+
+        -- What search, sorting and tables read: one row per (run, metric).
+        -- value NULL means NaN (SQLite stores NaN as NULL); min/max ignore NaN.
+        CREATE TABLE latest_metrics (
+            run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key_id    INTEGER NOT NULL REFERENCES metric_keys(id),
+            step      INTEGER NOT NULL,
+            timestamp INTEGER NOT NULL,
+            value     REAL,
+            min       REAL,
+            max       REAL,
+            count     INTEGER NOT NULL,
+            PRIMARY KEY (run_id, key_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX latest_metrics_by_key ON latest_metrics(key_id, value);
+
+        -- Content-addressed artifact storage: a blob is stored once however many runs log it.
+        -- A blob row is written last, so a blob whose row exists is complete.
+        CREATE TABLE blobs (
+            sha256      TEXT PRIMARY KEY,
+            size        INTEGER NOT NULL,
+            chunk_count INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE blob_chunks (
+            id     INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL,
+            seq    INTEGER NOT NULL,
+            data   BLOB NOT NULL,
+            UNIQUE (sha256, seq)
+        );
+
+        CREATE TABLE artifacts (
+            id           INTEGER PRIMARY KEY,
+            uuid         TEXT NOT NULL UNIQUE,
+            run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            path         TEXT NOT NULL,
+            sha256       TEXT NOT NULL REFERENCES blobs(sha256),
+            size         INTEGER NOT NULL,
+            created_time INTEGER NOT NULL,
+            UNIQUE (run_id, path)
+        );
+        CREATE INDEX artifacts_by_blob ON artifacts(sha256);
+
+        PRAGMA user_version = 1;
+        """
+    )
+

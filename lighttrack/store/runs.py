@@ -1,0 +1,288 @@
+"""Runs: create, read, update, delete/restore, params, tags, heartbeats and search.
+
+A run's status as users see it is its *effective* status: a RUNNING run whose heartbeat is
+stale, or whose process is gone from this machine, reads as KILLED (the run crashed or was
+killed -9 and never said so). ``mark_dead_runs_killed`` writes that down.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterable
+
+from lighttrack.entities import LifecycleStage, Run, RunData, RunInfo, RunStatus, ViewType
+from lighttrack.errors import InvalidArgument, InvalidState, NotFound
+from lighttrack.store import metrics as metric_store
+from lighttrack.store.db import write_transaction
+from lighttrack.store.experiments import experiment_pk, lifecycle_clause
+from lighttrack.store.paging import decode_token, encode_token
+from lighttrack.util import hostname, now_ms, pid_alive
+from lighttrack.validation import number_or_none
+
+#: A RUNNING run whose heartbeat is older than this reads as KILLED, wherever it ran.
+HEARTBEAT_STALE_MS = 5 * 60 * 1000
+
+_RUN_COLUMNS = (
+    "r.id, r.uuid, e.uuid, r.name, r.user_id, {status}, r.start_time, r.end_time, "
+    "r.artifact_uri, r.lifecycle_stage"
+)
+
+
+def status_sql(conn: sqlite3.Connection) -> str:
+    """SQL for the effective status of ``r``: stale or dead RUNNING runs read as KILLED.
+
+    Whether a process is gone can only be asked on its own machine, so the ids of this host's
+    dead runs are found here and inlined as integers (our numbers, never user text).
+    """
+    dead = [
+        run_pk
+        for run_pk, pid in conn.execute(
+            "SELECT id, pid FROM runs WHERE status = 'RUNNING' AND host = ? AND pid IS NOT NULL",
+            (hostname(),),
+        )
+        if not pid_alive(pid)
+    ]
+    stale_before = now_ms() - HEARTBEAT_STALE_MS
+    dead_clause = f" OR r.id IN ({','.join(map(str, dead))})" if dead else ""
+    return (
+        f"(CASE WHEN r.status = 'RUNNING' AND (r.heartbeat < {int(stale_before)}{dead_clause})"
+        " THEN 'KILLED' ELSE r.status END)"
+    )
+
+
+def run_pk(conn: sqlite3.Connection, run_id: str, *, for_write: bool = False) -> int:
+    row = conn.execute("SELECT id, lifecycle_stage FROM runs WHERE uuid = ?", (str(run_id),)).fetchone()
+    if row is None:
+        raise NotFound(f"no run with id {run_id!r}")
+    if for_write and row[1] != LifecycleStage.ACTIVE:
+        raise InvalidState(f"run {run_id} is deleted: restore it before logging to it")
+    return row[0]
+
+
+def create(
+    conn: sqlite3.Connection,
+    experiment_id: str,
+    run_name: str,
+    *,
+    user_id: str,
+    start_time: int | None = None,
+    tags: dict[str, str] | None = None,
+    status: str = RunStatus.RUNNING,
+    pid: int | None = None,
+    run_id: str | None = None,
+) -> RunInfo:
+    """Insert a run with its first tags in one transaction and return its info."""
+    exp_pk = experiment_pk(conn, experiment_id)
+    uid = run_id or uuid.uuid4().hex
+    start = start_time if start_time is not None else now_ms()
+    with write_transaction(conn):
+        stage = conn.execute("SELECT lifecycle_stage FROM experiments WHERE id = ?", (exp_pk,)).fetchone()[0]
+        if stage != LifecycleStage.ACTIVE:
+            raise InvalidState(f"experiment {experiment_id} is deleted: restore it before adding runs")
+        cur = conn.execute(
+            "INSERT INTO runs (uuid, experiment_id, name, status, start_time, user_id, host, pid,"
+            " heartbeat, artifact_uri) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (uid, exp_pk, run_name, status, start, user_id, hostname(), pid, now_ms(),
+             f"lighttrack:/runs/{uid}/artifacts"),
+        )
+        write_tags(conn, cur.lastrowid, tags or {})
+    return get_info(conn, uid)
+
+
+def get_info(conn: sqlite3.Connection, run_id: str) -> RunInfo:
+    row = conn.execute(
+        f"SELECT {_RUN_COLUMNS.format(status=status_sql(conn))} FROM runs r "
+        "JOIN experiments e ON e.id = r.experiment_id WHERE r.uuid = ?",
+        (str(run_id),),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no run with id {run_id!r}")
+    return _info(row)
+
+
+def _info(row: tuple) -> RunInfo:
+    _, uid, exp_uid, name, user, status, start, end, artifact_uri, stage = row
+    return RunInfo(
+        run_id=uid, experiment_id=exp_uid, run_name=name, user_id=user, status=status,
+        start_time=start, end_time=end, artifact_uri=artifact_uri, lifecycle_stage=stage,
+    )
+
+
+def get(conn: sqlite3.Connection, run_id: str) -> Run:
+    rows = conn.execute(
+        f"SELECT {_RUN_COLUMNS.format(status=status_sql(conn))} FROM runs r "
+        "JOIN experiments e ON e.id = r.experiment_id WHERE r.uuid = ?",
+        (str(run_id),),
+    ).fetchall()
+    if not rows:
+        raise NotFound(f"no run with id {run_id!r}")
+    return _runs(conn, rows)[0]
+
+
+def _runs(conn: sqlite3.Connection, rows: list[tuple]) -> list[Run]:
+    """Entities for rows of _RUN_COLUMNS, with params, tags and latest metrics in 3 queries."""
+    pks = [row[0] for row in rows]
+    params: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+    tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+    for start in range(0, len(pks), 900):  # SQLite's bound-parameter limit
+        part = pks[start:start + 900]
+        marks = ",".join("?" * len(part))
+        for pk, key, value in conn.execute(
+            f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks})", part
+        ):
+            params[pk][key] = value
+        for pk, key, value in conn.execute(
+            f"SELECT run_id, key, value FROM tags WHERE run_id IN ({marks})", part
+        ):
+            tags[pk][key] = value
+    metrics = metric_store.latest_values(conn, pks)
+    return [
+        Run(info=_info(row), data=RunData(metrics=metrics[row[0]], params=params[row[0]], tags=tags[row[0]]))
+        for row in rows
+    ]
+
+
+def update(
+    conn: sqlite3.Connection,
+    run_id: str,
+    *,
+    status: str | None = None,
+    end_time: int | None = None,
+    run_name: str | None = None,
+) -> RunInfo:
+    if status is not None and status not in RunStatus.ALL:
+        raise InvalidArgument(f"run status must be one of {', '.join(RunStatus.ALL)}, not {status!r}")
+    pk = run_pk(conn, run_id)
+    with write_transaction(conn):
+        if status is not None:
+            conn.execute("UPDATE runs SET status = ? WHERE id = ?", (status, pk))
+        if end_time is not None:
+            conn.execute("UPDATE runs SET end_time = ? WHERE id = ?", (end_time, pk))
+        if run_name is not None:
+            conn.execute("UPDATE runs SET name = ? WHERE id = ?", (run_name, pk))
+            write_tags(conn, pk, {"mlflow.runName": run_name})
+    return get_info(conn, run_id)
+
+
+def set_lifecycle(conn: sqlite3.Connection, run_id: str, stage: str) -> None:
+    pk = run_pk(conn, run_id)
+    with write_transaction(conn):
+        conn.execute(
+            "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE id = ?",
+            (stage, now_ms() if stage == LifecycleStage.DELETED else None, pk),
+        )
+
+
+def log_params(conn: sqlite3.Connection, pk: int, run_id: str, params: dict[str, str]) -> None:
+    """Write params, refusing (before writing any) one that would change an existing value."""
+    if not params:
+        return
+    existing = dict(
+        conn.execute(
+            f"SELECT key, value FROM params WHERE run_id = ? AND key IN ({','.join('?' * len(params))})",
+            [pk, *params],
+        ).fetchall()
+    )
+    for key, value in params.items():
+        if key in existing and existing[key] != value:
+            raise InvalidArgument(
+                f"param {key!r} of run {run_id} is already {existing[key]!r}; params cannot change "
+                f"(tried {value!r}): log a new param name, or start a new run"
+            )
+    conn.executemany(
+        "INSERT OR IGNORE INTO params (run_id, key, value, num) VALUES (?, ?, ?, ?)",
+        [(pk, k, v, number_or_none(v)) for k, v in params.items()],
+    )
+
+
+def write_tags(conn: sqlite3.Connection, pk: int, tags: dict[str, str]) -> None:
+    if not tags:
+        return
+    conn.executemany(
+        "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+        [(pk, k, v) for k, v in tags.items()],
+    )
+    if "mlflow.runName" in tags:
+        conn.execute("UPDATE runs SET name = ? WHERE id = ?", (tags["mlflow.runName"], pk))
+
+
+def delete_tag(conn: sqlite3.Connection, run_id: str, key: str) -> None:
+    pk = run_pk(conn, run_id, for_write=True)
+    with write_transaction(conn):
+        cur = conn.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (pk, key))
+        if cur.rowcount == 0:
+            raise NotFound(f"run {run_id} has no tag {key!r}")
+
+
+def stamp_heartbeats(conn: sqlite3.Connection, run_ids: Iterable[str]) -> None:
+    ids = list(run_ids)
+    if not ids:
+        return
+    with write_transaction(conn):
+        conn.execute(
+            f"UPDATE runs SET heartbeat = ? WHERE status = 'RUNNING' AND uuid IN ({','.join('?' * len(ids))})",
+            [now_ms(), *ids],
+        )
+
+
+def mark_dead_runs_killed(conn: sqlite3.Connection) -> list[str]:
+    """Write KILLED (and an end time) on every RUNNING run that reads as KILLED."""
+    status = status_sql(conn)
+    with write_transaction(conn):
+        dead = conn.execute(
+            f"SELECT r.id, r.uuid, r.heartbeat FROM runs r WHERE r.status = 'RUNNING' AND {status} = 'KILLED'"
+        ).fetchall()
+        conn.executemany(
+            "UPDATE runs SET status = 'KILLED', end_time = coalesce(heartbeat, start_time) WHERE id = ?",
+            [(pk,) for pk, _, _ in dead],
+        )
+    return [uid for _, uid, _ in dead]
+
+
+def search(
+    conn: sqlite3.Connection,
+    experiment_ids: list[str] | None,
+    filter_string: str | None = None,
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int | None = 1000,
+    order_by: list[str] | None = None,
+    page_token: str | None = None,
+) -> tuple[list[Run], str | None]:
+    """Runs matching MLflow's filter grammar (plus OR/NOT/parentheses), one page at a time."""
+    from lighttrack.store.search import compile_run_filter, compile_run_order
+
+    status = status_sql(conn)
+    where, params = compile_run_filter(filter_string, status_sql=status)
+    order, order_params = compile_run_order(order_by, status_sql=status)
+    if max_results is not None and (isinstance(max_results, bool) or int(max_results) < 0):
+        raise InvalidArgument(f"max_results must be a non-negative integer, not {max_results!r}")
+    offset = decode_token(page_token)
+    clauses = [lifecycle_clause(run_view_type, "r.lifecycle_stage"), f"({where})"]
+    scope: list[object] = []
+    if experiment_ids:
+        pks = [experiment_pk(conn, str(e)) for e in experiment_ids]
+        clauses.insert(0, f"r.experiment_id IN ({','.join('?' * len(pks))})")
+        scope = list(pks)
+    limit = -1 if max_results is None else int(max_results)
+    rows = conn.execute(
+        f"SELECT {_RUN_COLUMNS.format(status=status)} FROM runs r "
+        f"JOIN experiments e ON e.id = r.experiment_id WHERE {' AND '.join(clauses)} "
+        f"ORDER BY {order} LIMIT ? OFFSET ?",
+        [*scope, *params, *order_params, limit + 1 if limit >= 0 else -1, offset],
+    ).fetchall()
+    token = None
+    if limit >= 0 and len(rows) > limit:
+        rows = rows[:limit]
+        token = encode_token(offset + limit)
+    return _runs(conn, rows), token
+
+
+def count(conn: sqlite3.Connection, experiment_id: str | None = None) -> int:
+    if experiment_id is None:
+        return conn.execute("SELECT count(*) FROM runs WHERE lifecycle_stage = 'active'").fetchone()[0]
+    return conn.execute(
+        "SELECT count(*) FROM runs WHERE experiment_id = ? AND lifecycle_stage = 'active'",
+        (experiment_pk(conn, experiment_id),),
+    ).fetchone()[0]

@@ -1,0 +1,118 @@
+"""The buffered metric writer: ``log_metric`` costs an append, a thread does the SQL.
+
+The fluent API appends (run_id, key, value, timestamp, step) tuples to a list. A daemon thread
+wakes every ``FLUSH_SECONDS`` (or as soon as ``MAX_BUFFERED`` points wait) and writes all of them
+in one transaction. ``flush()``, ``end_run`` and interpreter exit flush synchronously. So a
+crash loses at most the last ``FLUSH_SECONDS`` of metrics, and a finished run loses nothing.
+
+The same thread stamps the heartbeat of this process's RUNNING runs, which is how other readers
+tell a live run from one whose process died without saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from lighttrack.store import metrics as metric_store
+from lighttrack.store import runs as run_store
+from lighttrack.store.db import write_transaction
+
+if TYPE_CHECKING:
+    from lighttrack.store import Store
+
+FLUSH_SECONDS = 0.5
+MAX_BUFFERED = 100_000
+HEARTBEAT_SECONDS = 10.0
+
+log = logging.getLogger("lighttrack")
+
+
+class MetricWriter:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.points: list[tuple[str, str, float, int, int]] = []
+        self.heartbeat_runs: set[str] = set()
+        self._wake = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._closed = False
+        self._error: BaseException | None = None
+        self._run_pks: dict[str, int] = {}
+        self._last_heartbeat = 0.0
+        self._thread = threading.Thread(target=self._loop, name="lighttrack-writer", daemon=True)
+        self._thread.start()
+
+    def add(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
+        """The hot path: one list append (atomic under the GIL)."""
+        points = self.points
+        points.append((run_id, key, value, timestamp, step))
+        if len(points) >= MAX_BUFFERED:
+            self._wake.set()
+
+    def watch(self, run_id: str) -> None:
+        """Keep this run's heartbeat fresh while it is RUNNING in this process."""
+        self.heartbeat_runs.add(run_id)
+        self._wake.set()
+
+    def unwatch(self, run_id: str) -> None:
+        self.heartbeat_runs.discard(run_id)
+
+    def flush(self) -> None:
+        """Write every buffered point now, in this thread; raises if they cannot be written."""
+        self._write()
+
+    def _loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self._write()
+                if self.heartbeat_runs and time.monotonic() - self._last_heartbeat > HEARTBEAT_SECONDS:
+                    self._last_heartbeat = time.monotonic()
+                    run_store.stamp_heartbeats(self.store.conn, list(self.heartbeat_runs))
+            except Exception as exc:  # keep the thread alive; the error surfaces at flush()
+                log.warning("lighttrack: background write failed, will retry: %s", exc)
+                self._error = exc
+                time.sleep(FLUSH_SECONDS)
+
+    def _write(self) -> None:
+        with self._flush_lock:
+            points = self.points
+            count = len(points)
+            if not count:
+                return
+            batch = points[:count]
+            try:
+                self._write_batch(batch)
+            except BaseException as exc:
+                self._error = exc
+                raise
+            # Only now drop them: a failed write keeps the points for the next attempt.
+            del points[:count]
+            self._error = None
+
+    def _write_batch(self, batch: list[tuple[str, str, float, int, int]]) -> None:
+        series: dict[tuple[str, str], tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
+        for run_id, key, value, timestamp, step in batch:
+            steps, timestamps, values = series[run_id, key]
+            steps.append(step)
+            timestamps.append(timestamp)
+            values.append(value)
+        conn = self.store.conn
+        with write_transaction(conn):
+            for (run_id, key), (steps, timestamps, values) in series.items():
+                pk = self._run_pks.get(run_id)
+                if pk is None:
+                    pk = self._run_pks[run_id] = run_store.run_pk(conn, run_id)
+                metric_store.append(conn, pk, key, steps, timestamps, values)
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        try:
+            self._write()
+        finally:
+            self._thread.join(timeout=5)
