@@ -350,6 +350,32 @@ class LighttrackClient:
         """Write any buffered metrics of this file now."""
         self.store.writer.flush()
 
+    # ------------------------------------------------------------------ maintenance
+    def resolve_run_id(self, text: str) -> str:
+        """A full run id from a full id, a unique id prefix (4+ characters) or a unique run name."""
+        return run_store.resolve(self._conn, text)
+
+    def resolve_experiment_id(self, text: str) -> str:
+        """An experiment id from its id or its name (active experiments first)."""
+        experiment = experiment_store.get_by_name(self._conn, text)
+        if experiment is not None:
+            return experiment.experiment_id
+        return experiment_store.get(self._conn, text).experiment_id
+
+    def gc(self, older_than_ms: int = 0):
+        """Permanently remove deleted runs/experiments and unused artifact blobs, then VACUUM."""
+        from lighttrack.store.maintenance import purge
+
+        self.flush()
+        return purge(self._conn, self.path, older_than_ms)
+
+    def file_report(self, full_check: bool = False):
+        """Path, schema version, counts, sizes and an integrity check of the file."""
+        from lighttrack.store.maintenance import report
+
+        self.flush()
+        return report(self._conn, self.path, full_check)
+
 
 def _as_floats(key: str, values: Any):
     from array import array

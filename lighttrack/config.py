@@ -58,7 +58,7 @@ def path_from_uri(uri: str | os.PathLike[str]) -> Path:
             "(to send runs to an MLflow server, use `lighttrack push-mlflow URI`)"
         )
     if text in (":memory:",):
-        raise InvalidArgument("in-memory databases are not supported: give a file path")
+        raise InvalidArgument("in-memory databases are not supported: give a file path or sqlite:///path/to/file.db")
     return Path(text).expanduser()
 
 

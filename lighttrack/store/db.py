@@ -236,11 +236,34 @@ def _upgrade(path: Path, version: int) -> None:
 
 
 def _apply_migrations(conn: sqlite3.Connection) -> None:
-    from sqlite_utils import Database
-
+    database = _sqlite_utils_database(conn)  # first: it decides how sqlite-utils is imported
     from lighttrack.store.migrations import migrations
 
-    migrations.apply(Database(conn))
+    migrations.apply(database)
+
+
+def _sqlite_utils_database(conn: sqlite3.Connection):
+    """sqlite-utils' Database, imported without pandas and numpy.
+
+    sqlite-utils imports both eagerly for DataFrame features lighttrack never uses; that made
+    creating a file cost ~0.3 s and loaded them into training scripts that never asked. Where
+    neither is loaded yet, hide them for the length of that one import (then unhide, so the
+    user's own ``import pandas`` works as ever).
+    """
+    import sys
+
+    if "sqlite_utils.db" not in sys.modules:
+        hidden = [name for name in ("pandas", "numpy") if name not in sys.modules]
+        for name in hidden:
+            sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
+        try:
+            import sqlite_utils.db  # noqa: F401
+        finally:
+            for name in hidden:
+                del sys.modules[name]
+    from sqlite_utils import Database
+
+    return Database(conn)
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -286,3 +286,23 @@ def count(conn: sqlite3.Connection, experiment_id: str | None = None) -> int:
         "SELECT count(*) FROM runs WHERE experiment_id = ? AND lifecycle_stage = 'active'",
         (experiment_pk(conn, experiment_id),),
     ).fetchone()[0]
+
+
+def resolve(conn: sqlite3.Connection, text: str) -> str:
+    """A run id from what a person types: a full id, a unique id prefix, or a unique run name."""
+    text = text.strip()
+    if conn.execute("SELECT 1 FROM runs WHERE uuid = ?", (text,)).fetchone():
+        return text
+    matches = [uid for (uid,) in conn.execute(
+        "SELECT uuid FROM runs WHERE uuid >= ? AND uuid < ? LIMIT 3", (text, text + "\uffff"),
+    )] if len(text) >= 4 else []
+    if not matches:
+        matches = [uid for (uid,) in conn.execute(
+            "SELECT uuid FROM runs WHERE name = ? ORDER BY lifecycle_stage = 'active' DESC, start_time DESC LIMIT 3",
+            (text,),
+        )]
+    if not matches:
+        raise NotFound(f"no run matches {text!r} (give a run id, an id prefix of 4+ characters, or a run name)")
+    if len(matches) > 1:
+        raise InvalidArgument(f"{text!r} matches several runs ({', '.join(m[:8] for m in matches)}...): give more of the id")
+    return matches[0]

@@ -1,0 +1,5 @@
+"""``python -m lighttrack`` runs the CLI."""
+
+from lighttrack.cli import main
+
+main()

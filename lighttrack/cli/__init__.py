@@ -1,0 +1,58 @@
+"""The ``lighttrack`` command. Thin: parse, call the client, print.
+
+Errors a user can fix are one line on stderr and exit code 1 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from lighttrack.errors import LighttrackError
+
+
+class LighttrackGroup(click.Group):
+    """Turns LighttrackError (and a few OS errors) into one-line messages."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except LighttrackError as exc:
+            raise click.ClickException(exc.message) from None
+        except (PermissionError, IsADirectoryError) as exc:
+            raise click.ClickException(f"{exc.filename}: {exc.strerror}") from None
+
+
+@click.group(cls=LighttrackGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db", "tracking_uri", envvar="LIGHTTRACK_TRACKING_URI", metavar="FILE",
+    help="The lighttrack file (default: $LIGHTTRACK_TRACKING_URI or ./lighttrack.db).",
+)
+@click.version_option(package_name="lighttrack")
+@click.pass_context
+def cli(ctx: click.Context, tracking_uri: str | None) -> None:
+    """Experiment tracking, models and registry in one SQLite file."""
+    ctx.obj = {"tracking_uri": tracking_uri}
+
+
+def _register() -> None:
+    from lighttrack.cli import demo, experiments, maintenance, metrics, runs
+
+    cli.add_command(experiments.experiments)
+    cli.add_command(runs.runs)
+    cli.add_command(metrics.metrics)
+    cli.add_command(maintenance.gc)
+    cli.add_command(maintenance.info)
+    cli.add_command(demo.demo)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli(prog_name="lighttrack")
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
