@@ -166,6 +166,34 @@ class LighttrackClient:
         )
         return Page(found, token)
 
+    def count_runs(
+        self,
+        experiment_ids: Sequence[str] | str | None = None,
+        filter_string: str = "",
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+    ) -> int:
+        """How many runs ``search_runs`` would return over all its pages."""
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        return run_store.count_matching(
+            self._conn, list(experiment_ids) if experiment_ids else None, filter_string, run_view_type
+        )
+
+    def run_keys(self, experiment_ids: Sequence[str] | str | None = None) -> dict[str, list[str]]:
+        """{"metrics": [...], "params": [...], "tags": [...]}: every name the experiments' runs use."""
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        return run_store.keys_in_use(self._conn, list(experiment_ids) if experiment_ids else None)
+
+    def experiment_activity(self) -> dict[str, tuple[int, int | None]]:
+        """experiment id -> (number of active runs, start time of its latest run)."""
+        return run_store.experiment_activity(self._conn)
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection or process commits to the file
+        (SQLite's ``PRAGMA data_version``, per thread): poll it to refresh views live."""
+        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
     # ------------------------------------------------------------ params, tags, metrics
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         self.log_batch(run_id, params=[Param(key, value)])

@@ -169,3 +169,25 @@ def test_nan_sorts_and_filters_sanely(client):
     assert [r.info.run_id for r in client.search_runs([exp], "metrics.m > 0")] == [b]
     ordered = client.search_runs([exp], order_by=["metrics.m DESC"])
     assert ordered[0].info.run_id == b
+
+
+def test_counts_keys_activity_and_data_version(client, db_path):
+    import threading
+
+    from lighttrack import LighttrackClient
+
+    exp = client.create_experiment("e")
+    for i in range(3):
+        run = client.create_run(exp).info.run_id
+        client.log_param(run, "p", i)
+        client.log_metric(run, "m", float(i))
+    assert client.count_runs([exp]) == 3
+    assert client.count_runs([exp], "params.p >= 1") == 2
+    assert client.run_keys(exp)["metrics"] == ["m"] and client.run_keys(exp)["params"] == ["p"]
+    count, last = client.experiment_activity()[exp]
+    assert count == 3 and last > 0
+    before = client.data_version()
+    other = threading.Thread(target=lambda: LighttrackClient(db_path).create_experiment("from-a-thread"))
+    other.start()
+    other.join()
+    assert client.data_version() != before

@@ -306,3 +306,54 @@ def resolve(conn: sqlite3.Connection, text: str) -> str:
     if len(matches) > 1:
         raise InvalidArgument(f"{text!r} matches several runs ({', '.join(m[:8] for m in matches)}...): give more of the id")
     return matches[0]
+
+
+def count_matching(
+    conn: sqlite3.Connection,
+    experiment_ids: list[str] | None,
+    filter_string: str | None = None,
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+) -> int:
+    """How many runs a search would return in all (for "1-50 of 100,000" and scrollbars)."""
+    from lighttrack.store.search import compile_run_filter
+
+    status = status_sql(conn)
+    where, params = compile_run_filter(filter_string, status_sql=status)
+    clauses = [lifecycle_clause(run_view_type, "r.lifecycle_stage"), f"({where})"]
+    scope: list[object] = []
+    if experiment_ids:
+        scope = [experiment_pk(conn, str(e)) for e in experiment_ids]
+        clauses.insert(0, f"r.experiment_id IN ({','.join('?' * len(scope))})")
+    return conn.execute(
+        f"SELECT count(*) FROM runs r WHERE {' AND '.join(clauses)}", [*scope, *params]
+    ).fetchone()[0]
+
+
+def keys_in_use(conn: sqlite3.Connection, experiment_ids: list[str] | None) -> dict[str, list[str]]:
+    """The distinct metric, param and tag names of the experiments' active runs (column choosers)."""
+    scope, args = "", []
+    if experiment_ids:
+        pks = [experiment_pk(conn, str(e)) for e in experiment_ids]
+        scope = f" AND r.experiment_id IN ({','.join('?' * len(pks))})"
+        args = pks
+    runs_sql = f"SELECT r.id FROM runs r WHERE r.lifecycle_stage = 'active'{scope}"
+    return {
+        "metrics": [k for (k,) in conn.execute(
+            f"SELECT DISTINCT k.key FROM latest_metrics lm JOIN metric_keys k ON k.id = lm.key_id"
+            f" WHERE lm.run_id IN ({runs_sql}) ORDER BY k.key", args)],
+        "params": [k for (k,) in conn.execute(
+            f"SELECT DISTINCT key FROM params WHERE run_id IN ({runs_sql}) ORDER BY key", args)],
+        "tags": [k for (k,) in conn.execute(
+            f"SELECT DISTINCT key FROM tags WHERE run_id IN ({runs_sql}) ORDER BY key", args)],
+    }
+
+
+def experiment_activity(conn: sqlite3.Connection) -> dict[str, tuple[int, int | None]]:
+    """experiment id -> (active run count, latest run start time) for every experiment."""
+    return {
+        uid: (count, last)
+        for uid, count, last in conn.execute(
+            "SELECT e.uuid, count(r.id), max(r.start_time) FROM experiments e"
+            " LEFT JOIN runs r ON r.experiment_id = e.id AND r.lifecycle_stage = 'active' GROUP BY e.id"
+        )
+    }
