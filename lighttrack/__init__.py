@@ -26,6 +26,8 @@ _EXPORTS: dict[str, str] = {
             "get_run", "delete_run", "search_runs", "flush",
         )
     },
+    "register_model": "lighttrack.models.logged",
+    "autolog": "lighttrack.autologging",
     "set_tracking_uri": "lighttrack.config",
     "get_tracking_uri": "lighttrack.config",
     "is_tracking_uri_set": "lighttrack.config",
@@ -41,7 +43,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 # submodules reachable as attributes, like mlflow.sklearn / mlflow.pyfunc / mlflow.entities
-_SUBMODULES = {"entities", "client", "errors", "tracking", "store", "sklearn", "pyfunc", "models", "projects"}
+_SUBMODULES = {"entities", "client", "errors", "tracking", "store", "sklearn", "pyfunc", "models", "projects", "sklearn_autolog"}
 
 __all__ = sorted(_EXPORTS)
 

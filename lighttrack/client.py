@@ -19,6 +19,7 @@ from lighttrack.entities import (
     RunStatus, RunTag, ViewType,
 )
 from lighttrack.errors import InvalidArgument, NotFound
+from lighttrack.registry_client import RegistryMixin
 from lighttrack.store import Store, get_store
 from lighttrack.store import artifacts as artifact_store
 from lighttrack.store import experiments as experiment_store
@@ -31,7 +32,7 @@ from lighttrack.validation import (
 )
 
 
-class LighttrackClient:
+class LighttrackClient(RegistryMixin):
     """Talk to one lighttrack file by ids. ``LighttrackClient("runs.db")`` or no argument for
     the file the fluent API uses (set_tracking_uri > LIGHTTRACK_TRACKING_URI > ./lighttrack.db)."""
 

@@ -164,3 +164,57 @@ class Page(list):
     def __init__(self, items: list[Any], token: str | None = None) -> None:
         super().__init__(items)
         self.token = token
+
+
+class Stage:
+    """Model version stages, as MLflow spells them; input is accepted in any case."""
+
+    NONE = "None"
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    ARCHIVED = "Archived"
+    ALL = (NONE, STAGING, PRODUCTION, ARCHIVED)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: str  # a string, as MLflow returns it ("3")
+    creation_timestamp: int
+    last_updated_timestamp: int
+    current_stage: str
+    source: str
+    run_id: str | None
+    description: str = ""
+    user_id: str = ""
+    status: str = "READY"
+    status_message: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+    run_link: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str = ""
+    latest_versions: list[ModelVersion] = field(default_factory=list)  # newest per stage
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # alias -> version
+
+
+@dataclass(frozen=True)
+class ModelHistoryEvent:
+    """One change to a registered model: a version created or deleted, a stage transition,
+    an alias set or removed — with who did it and when."""
+
+    name: str
+    version: str | None
+    event: str  # "created", "stage", "alias_set", "alias_removed", "deleted"
+    from_value: str | None
+    to_value: str | None
+    alias: str | None
+    user_id: str
+    timestamp: int

@@ -37,11 +37,12 @@ def cli(ctx: click.Context, tracking_uri: str | None) -> None:
 
 
 def _register() -> None:
-    from lighttrack.cli import demo, experiments, maintenance, metrics, runs
+    from lighttrack.cli import demo, experiments, maintenance, metrics, models, runs
 
     cli.add_command(experiments.experiments)
     cli.add_command(runs.runs)
     cli.add_command(metrics.metrics)
+    cli.add_command(models.models)
     cli.add_command(maintenance.gc)
     cli.add_command(maintenance.info)
     cli.add_command(demo.demo)

@@ -7,6 +7,7 @@ import click
 from lighttrack.cli.common import client_from, emit
 
 EXPERIMENT = "iris-demo"
+MODEL_NAME = "iris-classifier"
 SWEEP = [(n, depth) for n in (10, 50, 100) for depth in (2, 4, None)]
 
 
@@ -18,6 +19,7 @@ def run_sweep(tracking_uri: str | None, echo=click.echo) -> list[str]:
     from sklearn.model_selection import cross_val_score, train_test_split
 
     import lighttrack
+    import lighttrack.sklearn
 
     if tracking_uri:
         lighttrack.set_tracking_uri(tracking_uri)
@@ -43,8 +45,24 @@ def run_sweep(tracking_uri: str | None, echo=click.echo) -> list[str]:
             lighttrack.log_dict(
                 {"features": list(data.feature_names), "classes": list(data.target_names)}, "dataset.json"
             )
+            lighttrack.sklearn.log_model(model, name="model", input_example=X_test[:3])
             run_ids.append(run.info.run_id)
     return run_ids
+
+
+def register_best(client, run_ids: list[str]):
+    """Register the best run's model as MODEL_NAME and move it to Production."""
+    best = client.search_runs(
+        client.resolve_experiment_id(EXPERIMENT),
+        f"attributes.run_id IN ({', '.join(repr(r) for r in run_ids)})",
+        order_by=["metrics.cv_accuracy DESC", "params.n_estimators ASC"], max_results=1,
+    )[0]
+    from lighttrack.models.logged import register_model
+
+    version = register_model(f"runs:/{best.info.run_id}/model", MODEL_NAME, client=client)
+    client.transition_model_version_stage(MODEL_NAME, version.version, "Production", archive_existing_versions=True)
+    client.set_registered_model_alias(MODEL_NAME, "champion", version.version)
+    return best, version
 
 
 @click.command()
@@ -54,20 +72,26 @@ def demo(ctx: click.Context) -> None:
     tracking_uri = (ctx.obj or {}).get("tracking_uri")
     run_ids = run_sweep(tracking_uri)
     client = client_from(ctx)
+    best, version = register_best(client, run_ids)
     found = client.search_runs(
         client.resolve_experiment_id(EXPERIMENT), f"attributes.run_id IN ({', '.join(repr(r) for r in run_ids)})",
         order_by=["metrics.cv_accuracy DESC", "params.n_estimators ASC"],
     )
     rows = [
         [r.info.run_id[:8], r.info.run_name, r.data.params["n_estimators"], r.data.params["max_depth"],
-         r.data.metrics["accuracy"], r.data.metrics["cv_accuracy"]]
+         r.data.metrics["cv_accuracy"], r.data.metrics["accuracy"]]
         for r in found
     ]
-    emit(["run", "name", "n_estimators", "max_depth", "accuracy", "cv_accuracy"], rows, "table",
+    emit(["run", "name", "n_estimators", "max_depth", "cv_accuracy", "accuracy"], rows, "table",
          title=f"{len(run_ids)} runs logged to experiment {EXPERIMENT!r} in {client.path}")
+    click.echo(
+        f"Registered the best run's model ({best.info.run_name}) as {MODEL_NAME!r} version "
+        f"{version.version}, now in Production (models:/{MODEL_NAME}/Production, models:/{MODEL_NAME}@champion)."
+    )
     db = "" if tracking_uri is None else f" --db {tracking_uri}"
     click.echo("Look at them with:")
     click.echo(f"  lighttrack{db} runs list -x {EXPERIMENT} --order-by 'metrics.cv_accuracy DESC'")
     click.echo(f"  lighttrack{db} runs show {found[0].info.run_id[:8]}")
     click.echo(f"  lighttrack{db} runs compare {found[0].info.run_id[:8]} {found[-1].info.run_id[:8]}")
+    click.echo(f"  lighttrack{db} models versions {MODEL_NAME}")
     click.echo(f"  lighttrack{db} info")

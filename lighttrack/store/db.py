@@ -24,7 +24,7 @@ from lighttrack.errors import FileError, NotALighttrackFile, SchemaTooNew
 #: 'LTRK' — written to the header's application_id so lighttrack knows its own files.
 APPLICATION_ID = 0x4C54524B
 #: Bump together with a new migration in migrations.py (a test checks they agree).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 #: How long a writer keeps retrying a busy database before giving up (seconds). Long on

@@ -168,3 +168,75 @@ def _tracking(db: Database) -> None:
         """
     )
 
+
+
+@migrations(name="0002_registry")
+def _registry(db: Database) -> None:
+    _execute_script(
+        db,
+        """
+        CREATE TABLE registered_models (
+            id                INTEGER PRIMARY KEY,
+            uuid              TEXT NOT NULL UNIQUE,
+            name              TEXT NOT NULL UNIQUE,
+            description       TEXT NOT NULL DEFAULT '',
+            creation_time     INTEGER NOT NULL,
+            last_updated_time INTEGER NOT NULL
+        );
+
+        CREATE TABLE registered_model_tags (
+            model_id INTEGER NOT NULL REFERENCES registered_models(id) ON DELETE CASCADE,
+            key      TEXT NOT NULL,
+            value    TEXT NOT NULL,
+            PRIMARY KEY (model_id, key)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE model_versions (
+            id                INTEGER PRIMARY KEY,
+            uuid              TEXT NOT NULL UNIQUE,
+            model_id          INTEGER NOT NULL REFERENCES registered_models(id) ON DELETE CASCADE,
+            version           INTEGER NOT NULL,
+            stage             TEXT NOT NULL DEFAULT 'None'
+                              CHECK (stage IN ('None', 'Staging', 'Production', 'Archived')),
+            source            TEXT NOT NULL,
+            run_id            TEXT,                    -- the run's uuid, when the source is a run
+            description       TEXT NOT NULL DEFAULT '',
+            user_id           TEXT NOT NULL DEFAULT '',
+            status            TEXT NOT NULL DEFAULT 'READY',
+            creation_time     INTEGER NOT NULL,
+            last_updated_time INTEGER NOT NULL,
+            UNIQUE (model_id, version)
+        );
+        CREATE INDEX model_versions_by_run ON model_versions(run_id);
+
+        CREATE TABLE model_version_tags (
+            version_id INTEGER NOT NULL REFERENCES model_versions(id) ON DELETE CASCADE,
+            key        TEXT NOT NULL,
+            value      TEXT NOT NULL,
+            PRIMARY KEY (version_id, key)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE model_aliases (
+            model_id   INTEGER NOT NULL REFERENCES registered_models(id) ON DELETE CASCADE,
+            alias      TEXT NOT NULL,
+            version_id INTEGER NOT NULL REFERENCES model_versions(id) ON DELETE CASCADE,
+            PRIMARY KEY (model_id, alias)
+        ) WITHOUT ROWID;
+
+        -- Every stage and alias change (and version creation/deletion): who, when, from, to.
+        CREATE TABLE model_history (
+            id         INTEGER PRIMARY KEY,
+            model_id   INTEGER NOT NULL REFERENCES registered_models(id) ON DELETE CASCADE,
+            version    INTEGER,
+            event      TEXT NOT NULL,     -- 'created', 'stage', 'alias_set', 'alias_removed', 'deleted'
+            alias      TEXT,
+            from_value TEXT,
+            to_value   TEXT,
+            user_id    TEXT NOT NULL DEFAULT '',
+            timestamp  INTEGER NOT NULL
+        );
+        CREATE INDEX model_history_by_model ON model_history(model_id, id);
+
+        PRAGMA user_version = 2;
+        """
+    )

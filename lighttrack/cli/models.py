@@ -1,0 +1,253 @@
+"""``lighttrack models``: the registry from the shell, plus predict, export and import."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from lighttrack.cli.common import client_from, emit, format_option, when
+
+
+@click.group()
+def models() -> None:
+    """Registered models: versions, stages, aliases, predict, export, import."""
+
+
+def _latest(model) -> str:
+    return ", ".join(f"v{v.version} {v.current_stage}" for v in model.latest_versions)
+
+
+@models.command("list")
+@click.option("--filter", "filter_string", help="e.g. \"name LIKE 'iris%'\".")
+@format_option()
+@click.pass_context
+def list_models(ctx, filter_string: str | None, output_format: str) -> None:
+    """List registered models with their latest version per stage and aliases."""
+    found = client_from(ctx).search_registered_models(filter_string, max_results=None)
+    rows = [[m.name, _latest(m), ", ".join(f"@{a}=v{v}" for a, v in m.aliases.items()),
+             when(m.last_updated_timestamp), m.description] for m in found]
+    emit(["name", "latest versions", "aliases", "updated", "description"], rows, output_format, keep_columns=1)
+
+
+@models.command("show")
+@click.argument("name")
+@click.pass_context
+def show(ctx, name: str) -> None:
+    """Show a registered model: description, tags, aliases, latest versions."""
+    model = client_from(ctx).get_registered_model(name)
+    click.echo(f"model {model.name}   updated {when(model.last_updated_timestamp)}")
+    if model.description:
+        click.echo(f"  {model.description}")
+    for key, value in sorted(model.tags.items()):
+        click.echo(f"  tag {key} = {value}")
+    for alias, version in model.aliases.items():
+        click.echo(f"  @{alias} -> version {version}")
+    for v in model.latest_versions:
+        click.echo(f"  latest {v.current_stage}: version {v.version} from {v.source}")
+
+
+@models.command("versions")
+@click.argument("name")
+@format_option()
+@click.pass_context
+def versions(ctx, name: str, output_format: str) -> None:
+    """List every version of model NAME."""
+    found = client_from(ctx).search_model_versions(f"name = {json.dumps(name)}", order_by=["version DESC"])
+    rows = [[v.version, v.current_stage, ", ".join(v.aliases), (v.run_id or "")[:8], when(v.creation_timestamp),
+             v.description] for v in found]
+    emit(["version", "stage", "aliases", "run", "created", "description"], rows, output_format, keep_columns=2)
+
+
+@models.command("register")
+@click.argument("model_uri")
+@click.argument("name")
+@click.pass_context
+def register(ctx, model_uri: str, name: str) -> None:
+    """Register MODEL_URI (runs:/RUN/PATH or models:/...) as a new version of NAME."""
+    from lighttrack.models.logged import register_model
+
+    version = register_model(model_uri, name, client=client_from(ctx))
+    click.echo(f"registered {name} version {version.version}")
+
+
+@models.command("stage")
+@click.argument("name")
+@click.argument("version")
+@click.argument("stage")
+@click.option("--archive-existing", is_flag=True, help="Archive the versions already in STAGE.")
+@click.pass_context
+def stage(ctx, name: str, version: str, stage: str, archive_existing: bool) -> None:
+    """Move VERSION of NAME to STAGE (None, Staging, Production, Archived)."""
+    moved = client_from(ctx).transition_model_version_stage(name, version, stage, archive_existing)
+    click.echo(f"{name} version {moved.version} is now {moved.current_stage}")
+
+
+@models.command("alias")
+@click.argument("name")
+@click.argument("alias")
+@click.argument("version")
+@click.pass_context
+def alias(ctx, name: str, alias: str, version: str) -> None:
+    """Point ALIAS of model NAME at VERSION (models:/NAME@ALIAS)."""
+    client_from(ctx).set_registered_model_alias(name, alias, version)
+    click.echo(f"{name}@{alias} -> version {version}")
+
+
+@models.command("unalias")
+@click.argument("name")
+@click.argument("alias")
+@click.pass_context
+def unalias(ctx, name: str, alias: str) -> None:
+    """Remove ALIAS from model NAME."""
+    client_from(ctx).delete_registered_model_alias(name, alias)
+    click.echo(f"removed {name}@{alias}")
+
+
+@models.command("describe")
+@click.argument("name")
+@click.argument("description")
+@click.option("--version", help="Describe this version instead of the model.")
+@click.pass_context
+def describe(ctx, name: str, description: str, version: str | None) -> None:
+    """Set the DESCRIPTION of model NAME (or of one --version)."""
+    client = client_from(ctx)
+    if version:
+        client.update_model_version(name, version, description)
+    else:
+        client.update_registered_model(name, description)
+    click.echo("description updated")
+
+
+@models.command("delete")
+@click.argument("name")
+@click.option("--version", help="Delete only this version.")
+@click.option("--force", is_flag=True, help="Delete even with versions in Production.")
+@click.pass_context
+def delete(ctx, name: str, version: str | None, force: bool) -> None:
+    """Delete model NAME (all versions), or one --version of it."""
+    client = client_from(ctx)
+    if version:
+        client.delete_model_version(name, version)
+        click.echo(f"deleted {name} version {version}")
+    else:
+        client.delete_registered_model(name, force=force)
+        click.echo(f"deleted model {name}")
+
+
+@models.command("history")
+@click.argument("name")
+@format_option()
+@click.pass_context
+def history(ctx, name: str, output_format: str) -> None:
+    """Every stage and alias change of model NAME: who, when, from, to."""
+    events = client_from(ctx).get_model_history(name)
+    rows = [[when(e.timestamp), e.version or "", e.event + (f" @{e.alias}" if e.alias else ""),
+             e.from_value or "", e.to_value or "", e.user_id] for e in events]
+    emit(["when", "version", "event", "from", "to", "who"], rows, output_format, keep_columns=3)
+
+
+def _read_input(path: Path):
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        try:
+            import pandas as pd
+        except ImportError:
+            import numpy as np
+
+            return np.genfromtxt(path, delimiter=",", skip_header=1)
+        return pd.read_csv(path)
+    if suffix == ".parquet":
+        try:
+            import pandas as pd
+
+            return pd.read_parquet(path)
+        except ImportError:
+            raise click.ClickException("reading parquet needs pandas and pyarrow: pip install pandas pyarrow") from None
+    if suffix == ".json":
+        data = json.loads(path.read_text())
+        if isinstance(data, dict) and ("dataframe_split" in data or "dataframe_records" in data or "columns" in data):
+            import pandas as pd
+
+            if "dataframe_records" in data:
+                return pd.DataFrame(data["dataframe_records"])
+            split = data.get("dataframe_split", data)
+            return pd.DataFrame(split["data"], columns=split.get("columns"))
+        import numpy as np
+
+        if isinstance(data, dict):
+            data = data.get("inputs", data.get("instances"))
+        return np.asarray(data)
+    raise click.ClickException(f"input must be .csv, .json or .parquet, not {path.name}")
+
+
+@models.command("predict")
+@click.option("-m", "--model-uri", required=True, help="runs:/..., models:/NAME/VERSION|STAGE|latest, models:/NAME@ALIAS or a folder.")
+@click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Input rows: .csv, .json (MLflow serving formats) or .parquet.")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write predictions here (.json or .csv) instead of stdout.")
+@click.option("--allow-pickle", is_flag=True, help="Allow loading pickle-based models (runs their code).")
+@click.pass_context
+def predict(ctx, model_uri: str, input_path: Path, output_path: Path | None, allow_pickle: bool) -> None:
+    """Load a model and predict on an input file."""
+    import lighttrack.pyfunc
+
+    client_from(ctx)  # the model URI resolves against the chosen file
+    _point_api_at(ctx)
+    model = lighttrack.pyfunc.load_model(model_uri, allow_pickle=allow_pickle or None)
+    result = model.predict(_read_input(input_path))
+    values = result.tolist() if hasattr(result, "tolist") else list(result)
+    if output_path is not None and output_path.suffix.lower() == ".csv":
+        output_path.write_text("prediction\n" + "\n".join(map(str, values)) + "\n")
+        return
+    text = json.dumps({"predictions": values})
+    if output_path is not None:
+        output_path.write_text(text + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def _point_api_at(ctx) -> None:
+    uri = (ctx.obj or {}).get("tracking_uri")
+    if uri:
+        import lighttrack
+
+        lighttrack.set_tracking_uri(uri)
+
+
+@models.command("export")
+@click.argument("model_uri")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def export(ctx, model_uri: str, directory: Path) -> None:
+    """Write MODEL_URI as a self-contained MLflow model DIRECTORY (no lighttrack file needed)."""
+    import shutil
+
+    from lighttrack.pyfunc import open_model_folder
+
+    if directory.exists() and any(directory.iterdir()):
+        raise click.ClickException(f"{directory} exists and is not empty: choose a new folder")
+    _point_api_at(ctx)
+    folder, _, tmp = open_model_folder(model_uri)  # checks the hashes before anything is written
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(folder, directory, dirs_exist_ok=True)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    click.echo(f"exported {model_uri} to {directory}")
+
+
+@models.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("name")
+@click.pass_context
+def import_model(ctx, directory: Path, name: str) -> None:
+    """Store an MLflow model DIRECTORY in the file and register it as a new version of NAME."""
+    from lighttrack.models.logged import register_model
+
+    version = register_model(str(directory), name, client=client_from(ctx))
+    click.echo(f"imported {directory} as {name} version {version.version} ({version.source})")

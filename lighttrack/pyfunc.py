@@ -1,0 +1,295 @@
+"""``lighttrack.pyfunc``: the generic model contract, as ``mlflow.pyfunc``.
+
+``load_model(uri).predict(data)`` works for every flavour: the MLmodel file's
+``python_function.loader_module`` names the flavour module that builds the model. MLflow's
+module names (``mlflow.sklearn``, ``mlflow.pyfunc.model``) are written, so a model saved here
+loads in MLflow and one saved by MLflow loads here.
+
+Safety: every file's sha256 recorded in MLmodel is checked before anything is loaded, and
+anything that unpickles (pickle/cloudpickle sklearn models, custom PythonModels) loads only
+with ``allow_pickle=True`` or ``LIGHTTRACK_ALLOW_PICKLE=1``: unpickling runs arbitrary code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lighttrack.errors import InvalidArgument, ModelError
+from lighttrack.models import ModelInfo
+from lighttrack.models.mlmodel import Model, record_hashes, verify_hashes
+from lighttrack.models.signature import ModelSignature, enforce
+
+FLAVOR_NAME = "python_function"
+ALLOW_PICKLE_ENV = "LIGHTTRACK_ALLOW_PICKLE"
+PYTHON_MODEL_FILE = "python_model.pkl"
+_LOADERS = {
+    "mlflow.sklearn": "lighttrack.sklearn",
+    "lighttrack.sklearn": "lighttrack.sklearn",
+    "mlflow.pyfunc.model": "lighttrack.pyfunc",
+    "lighttrack.pyfunc": "lighttrack.pyfunc",
+}
+
+
+def pickle_allowed(allow_pickle: bool | None) -> bool:
+    if allow_pickle is not None:
+        return bool(allow_pickle)
+    return os.environ.get(ALLOW_PICKLE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def refuse_pickle(what: str) -> ModelError:
+    return ModelError(
+        f"{what} is stored with pickle, and unpickling runs arbitrary code: load it only if you "
+        f"trust where it came from, with allow_pickle=True or {ALLOW_PICKLE_ENV}=1"
+    )
+
+
+@dataclass
+class PythonModelContext:
+    """What ``PythonModel.load_context`` and ``predict`` receive: local paths of the artifacts."""
+
+    artifacts: dict[str, str] = field(default_factory=dict)
+    model_config: dict[str, Any] = field(default_factory=dict)
+
+
+class PythonModel:
+    """Subclass this for a custom model: ``load_context`` once, ``predict`` per call."""
+
+    def load_context(self, context: PythonModelContext) -> None:
+        """Read artifacts (``context.artifacts[name]`` is a local path) before predicting."""
+
+    def predict(self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        raise NotImplementedError("a PythonModel subclass must implement predict(context, model_input, params=None)")
+
+
+class PyFuncModel:
+    """A loaded model with the generic ``predict``; inputs are checked against its signature."""
+
+    def __init__(self, model_meta: Model, implementation: Any) -> None:
+        self._meta = model_meta
+        self._impl = implementation
+
+    @property
+    def metadata(self) -> Model:
+        return self._meta
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        checked = enforce(self._meta.get_input_schema(), data)
+        return self._impl.predict(checked, params=params)
+
+    def unwrap_python_model(self) -> Any:
+        model = getattr(self._impl, "python_model", None)
+        if model is None:
+            raise ModelError("this model is not a custom PythonModel; use get_raw_model()")
+        return model
+
+    def get_raw_model(self) -> Any:
+        return getattr(self._impl, "raw_model", self._impl)
+
+    def __repr__(self) -> str:
+        flavors = ", ".join(self._meta.flavors)
+        return f"PyFuncModel(flavors=[{flavors}], run_id={self._meta.run_id}, artifact_path={self._meta.artifact_path})"
+
+
+def open_model_folder(model_uri: str | os.PathLike[str], dst_path: str | None = None):
+    """(folder, model metadata, temp dir or None): the model's files on disk, hashes checked."""
+    from lighttrack.models.uri import download_model
+
+    tmp = None
+    if dst_path is None:
+        tmp = tempfile.mkdtemp(prefix="lighttrack-load-")
+        target = Path(tmp)
+    else:
+        target = Path(dst_path)
+        target.mkdir(parents=True, exist_ok=True)
+    try:
+        folder = download_model(model_uri, target)
+        meta = Model.load(folder)
+        verify_hashes(meta, folder)
+    except BaseException:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder, meta, tmp
+
+
+def load_model(
+    model_uri: str | os.PathLike[str], suppress_warnings: bool = False, dst_path: str | None = None,
+    *, allow_pickle: bool | None = None,
+) -> PyFuncModel:
+    """Load any model with a python_function flavour from a URI or folder."""
+    folder, meta, tmp = open_model_folder(model_uri, dst_path)
+    conf = meta.flavors.get(FLAVOR_NAME)
+    if conf is None:
+        raise ModelError(
+            f"model at {model_uri} has no {FLAVOR_NAME} flavor (it has: {', '.join(meta.flavors) or 'none'})"
+        )
+    module_name = _LOADERS.get(conf.get("loader_module", ""))
+    if module_name is None:
+        raise ModelError(
+            f"model at {model_uri} needs loader {conf.get('loader_module')!r}; lighttrack loads "
+            f"{', '.join(sorted(_LOADERS))}"
+        )
+    implementation = importlib.import_module(module_name)._load_pyfunc(folder, meta, allow_pickle=allow_pickle)
+    model = PyFuncModel(meta, implementation)
+    if tmp:
+        # Custom models may read their artifacts lazily: keep the files as long as the model lives.
+        weakref.finalize(model, shutil.rmtree, tmp, True)
+    return model
+
+
+# ----------------------------------------------------------------- custom PythonModels
+class _CustomModel:
+    def __init__(self, python_model: PythonModel, context: PythonModelContext) -> None:
+        self.python_model = python_model
+        self.context = context
+        self._takes_params = "params" in inspect.signature(python_model.predict).parameters
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        if self._takes_params:
+            return self.python_model.predict(self.context, data, params=params)
+        return self.python_model.predict(self.context, data)
+
+
+def _pickler():
+    try:
+        import cloudpickle
+
+        return cloudpickle, "cloudpickle"
+    except ImportError:
+        import pickle
+
+        return pickle, "pickle"
+
+
+def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None) -> _CustomModel:
+    conf = meta.flavors[FLAVOR_NAME]
+    if not pickle_allowed(allow_pickle):
+        raise refuse_pickle("this custom python model")
+    pickler, _ = _pickler()
+    with open(folder / conf.get("python_model", PYTHON_MODEL_FILE), "rb") as f:
+        python_model = pickler.load(f)
+    artifacts = {
+        name: str((folder / entry["path"]).resolve()) for name, entry in (conf.get("artifacts") or {}).items()
+    }
+    context = PythonModelContext(artifacts, conf.get("model_config") or {})
+    python_model.load_context(context)
+    return _CustomModel(python_model, context)
+
+
+def save_model(
+    path: str | os.PathLike[str],
+    python_model: PythonModel | None = None,
+    artifacts: Mapping[str, str] | None = None,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    model_config: dict[str, Any] | None = None,
+    *,
+    _run_id: str | None = None,
+    _artifact_path: str | None = None,
+) -> Model:
+    """Save a custom PythonModel (pickled) with its artifacts (copied in) to a new folder."""
+    from lighttrack.models.environment import requirements_for, write_environment
+    from lighttrack.models.examples import save_input_example
+
+    if not isinstance(python_model, PythonModel) and not callable(getattr(python_model, "predict", None)):
+        raise InvalidArgument("python_model must be a lighttrack.pyfunc.PythonModel (with predict)")
+    folder = Path(path)
+    if folder.exists() and any(folder.iterdir()):
+        raise InvalidArgument(f"{folder} already exists and is not empty: choose a new path")
+    folder.mkdir(parents=True, exist_ok=True)
+    pickler, pickler_name = _pickler()
+    with open(folder / PYTHON_MODEL_FILE, "wb") as f:
+        pickler.dump(python_model, f)
+    artifact_conf = {}
+    for name, source in (artifacts or {}).items():
+        source_path = _local_artifact(source, folder)
+        target = folder / "artifacts" / source_path.name
+        target.parent.mkdir(exist_ok=True)
+        if source_path.is_dir():
+            shutil.copytree(source_path, target)
+        else:
+            shutil.copy2(source_path, target)
+        artifact_conf[name] = {"path": f"artifacts/{source_path.name}", "uri": str(source)}
+    meta = Model(artifact_path=_artifact_path, run_id=_run_id, metadata=metadata)
+    if input_example is not None:
+        meta.saved_input_example_info = save_input_example(folder, input_example)
+    meta.signature = signature
+    requirements = pip_requirements or requirements_for(["lighttrack", pickler_name], extra_pip_requirements)
+    import platform
+
+    meta.add_flavor(
+        FLAVOR_NAME, loader_module="mlflow.pyfunc.model", python_model=PYTHON_MODEL_FILE,
+        env=write_environment(folder, requirements), python_version=platform.python_version(),
+        artifacts=artifact_conf or None, model_config=model_config, code=None,
+        **{f"{pickler_name}_version": _version(pickler_name)},
+    )
+    record_hashes(meta, folder)
+    meta.save(folder / "MLmodel")
+    return meta
+
+
+def _version(package: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _local_artifact(source: str, folder: Path) -> Path:
+    """An artifact given as a local path or a runs:/ URI, as a local path."""
+    text = str(source)
+    if text.startswith("runs:/"):
+        from lighttrack.client import LighttrackClient
+        from lighttrack.registry_client import split_runs_uri
+
+        run_id, rel = split_runs_uri(text)
+        staging = Path(tempfile.mkdtemp(prefix="lighttrack-artifact-"))
+        return Path(LighttrackClient().download_artifacts(run_id, rel, staging))
+    local = Path(text)
+    if not local.exists():
+        raise InvalidArgument(f"artifact {text!r} does not exist")
+    return local
+
+
+def log_model(
+    artifact_path: str | None = None,
+    python_model: PythonModel | None = None,
+    artifacts: Mapping[str, str] | None = None,
+    registered_model_name: str | None = None,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    model_config: dict[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    **_: Any,
+) -> ModelInfo:
+    """Save a custom PythonModel into the active run's artifacts (and register it if asked)."""
+    from lighttrack.models.logged import artifact_path_of, log_model_folder
+
+    path = artifact_path_of(artifact_path, name)
+
+    def save(folder: Path, run_id: str, rel: str) -> Model:
+        shutil.rmtree(folder)
+        return save_model(
+            folder, python_model, artifacts, signature, input_example, pip_requirements,
+            extra_pip_requirements, metadata, model_config, _run_id=run_id, _artifact_path=rel,
+        )
+
+    return log_model_folder(save, path, registered_model_name)

@@ -1,0 +1,141 @@
+"""The model registry half of ``LighttrackClient``, with MlflowClient's method names.
+
+Stages (None, Staging, Production, Archived) are accepted in any case and returned in MLflow's
+spelling; every stage and alias change is recorded and readable with ``get_model_history``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lighttrack.entities import ModelHistoryEvent, ModelVersion, Page, RegisteredModel
+from lighttrack.errors import InvalidArgument, NotFound
+from lighttrack.store import registry as registry_store
+from lighttrack.util import user_name
+from lighttrack.validation import check_key, check_name, checked_mapping, tag_value
+
+
+def split_runs_uri(uri: str) -> tuple[str, str]:
+    """'runs:/<run_id>/<path>' -> (run_id, path)."""
+    rest = uri[len("runs:/"):].lstrip("/")
+    run_id, _, path = rest.partition("/")
+    if not run_id:
+        raise InvalidArgument(f"model URI {uri!r} names no run: use runs:/<run_id>/<path>")
+    return run_id, path
+
+
+class RegistryMixin:
+    """Mixed into LighttrackClient; ``self._conn`` is the thread's connection."""
+
+    _conn: Any
+
+    def create_registered_model(
+        self, name: str, tags: dict[str, Any] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        check_name(name, "registered model")
+        return registry_store.create_model(self._conn, name, checked_mapping(tags, "tag", tag_value), description)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return registry_store.get_model(self._conn, name)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        return registry_store.rename_model(self._conn, name, check_name(new_name, "registered model"))
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        return registry_store.update_model(self._conn, name, description or "")
+
+    def delete_registered_model(self, name: str, force: bool = False) -> None:
+        """Delete a model and all its versions; refused while a version is in Production unless ``force``."""
+        registry_store.delete_model(self._conn, name, force)
+
+    def search_registered_models(
+        self, filter_string: str | None = None, max_results: int | None = 100,
+        order_by: list[str] | None = None, page_token: str | None = None,
+    ) -> Page:
+        found, token = registry_store.search_models(self._conn, filter_string, max_results, order_by, page_token)
+        return Page(found, token)
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        key = check_key(key, "tag")
+        registry_store.set_model_tag(self._conn, name, key, tag_value(key, value))
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        registry_store.delete_model_tag(self._conn, name, key)
+
+    # --------------------------------------------------------------------------- versions
+    def create_model_version(
+        self, name: str, source: str, run_id: str | None = None, tags: dict[str, Any] | None = None,
+        run_link: str | None = None, description: str | None = None, await_creation_for: int | None = None,
+        *, _create_model: bool = False,
+    ) -> ModelVersion:
+        """A new version of ``name`` whose files are ``source`` (a runs:/ URI in this file)."""
+        if not isinstance(source, str) or not source.startswith("runs:/"):
+            raise InvalidArgument(
+                f"a model version's source is a runs:/<run_id>/<path> URI in this file, not {source!r} "
+                "(register a local model folder with lighttrack.register_model or `lighttrack models import`)"
+            )
+        source_run, path = split_runs_uri(source)
+        if run_id is not None and run_id != source_run:
+            raise InvalidArgument(f"run_id {run_id} does not match the source's run {source_run}")
+        from lighttrack.store import artifacts as artifact_store
+        from lighttrack.store import runs as run_store
+
+        pk = run_store.run_pk(self._conn, source_run)
+        if artifact_store.blob_of(self._conn, pk, f"{path}/MLmodel" if path else "MLmodel") is None:
+            raise NotFound(f"{source} holds no model (no MLmodel file there)")
+        checked = checked_mapping(tags, "tag", tag_value)
+        return registry_store.create_version(
+            self._conn, name, source, source_run, user_name(), checked, description,
+            create_model_if_missing=_create_model,
+        )
+
+    def get_model_version(self, name: str, version: str | int) -> ModelVersion:
+        return registry_store.get_version(self._conn, name, version)
+
+    def update_model_version(self, name: str, version: str | int, description: str | None = None) -> ModelVersion:
+        return registry_store.update_version(self._conn, name, version, description or "")
+
+    def delete_model_version(self, name: str, version: str | int) -> None:
+        registry_store.delete_version(self._conn, name, version, user_name())
+
+    def search_model_versions(
+        self, filter_string: str | None = None, max_results: int | None = 10_000,
+        order_by: list[str] | None = None, page_token: str | None = None,
+    ) -> Page:
+        found, token = registry_store.search_versions(self._conn, filter_string, max_results, order_by, page_token)
+        return Page(found, token)
+
+    def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
+        """The newest version in each stage (of ``stages``, or all four)."""
+        return registry_store.latest_versions(self._conn, name, stages)
+
+    def transition_model_version_stage(
+        self, name: str, version: str | int, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        return registry_store.transition_stage(
+            self._conn, name, version, stage, archive_existing_versions, user_name()
+        )
+
+    def set_model_version_tag(self, name: str, version: str | int, key: str, value: Any) -> None:
+        key = check_key(key, "tag")
+        registry_store.set_version_tag(self._conn, name, version, key, tag_value(key, value))
+
+    def delete_model_version_tag(self, name: str, version: str | int, key: str) -> None:
+        registry_store.delete_version_tag(self._conn, name, version, key)
+
+    def get_model_version_download_uri(self, name: str, version: str | int) -> str:
+        return self.get_model_version(name, version).source
+
+    # ---------------------------------------------------------------------------- aliases
+    def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:
+        registry_store.set_alias(self._conn, name, alias, version, user_name())
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        registry_store.delete_alias(self._conn, name, alias, user_name())
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return registry_store.version_by_alias(self._conn, name, alias)
+
+    def get_model_history(self, name: str) -> list[ModelHistoryEvent]:
+        """Every version creation/deletion, stage change and alias change of a model, oldest first."""
+        return registry_store.history(self._conn, name)
