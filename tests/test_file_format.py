@@ -174,3 +174,32 @@ def test_every_entity_has_a_global_uuid(client):
     assert len(artifact_uuid) == 32
     (store_uuid,) = conn.execute("SELECT value FROM meta WHERE key = 'store_uuid'").fetchone()
     assert len(store_uuid) == 32
+
+
+def test_a_schema_1_file_with_runs_upgrades_and_keeps_them(tmp_path):
+    """The first shipped schema (0001_tracking) holding data, upgraded to the registry schema."""
+    from sqlite_utils import Database
+
+    from lighttrack.store.migrations import migrations
+
+    old = tmp_path / "v1.db"
+    conn = sqlite3.connect(old, isolation_level=None)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    migrations.apply(Database(conn), stop_before="0002_registry")
+    conn.executescript(
+        """
+        INSERT INTO meta VALUES ('store_uuid', 'aaaa');
+        INSERT INTO experiments (id, uuid, name, artifact_location, creation_time, last_update_time)
+            VALUES (1, 'e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1', 'old-exp', 'x', 1, 1);
+        INSERT INTO runs (id, uuid, experiment_id, name, status, start_time, end_time, artifact_uri)
+            VALUES (1, 'r1r1r1r1r1r1r1r1r1r1r1r1r1r1r1r1', 1, 'old-run', 'FINISHED', 1, 2, 'x');
+        INSERT INTO params VALUES (1, 'lr', '0.1', 0.1);
+        """
+    )
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+    client = LighttrackClient(old)
+    run = client.get_run("r1r1r1r1r1r1r1r1r1r1r1r1r1r1r1r1")
+    assert run.info.run_name == "old-run" and run.data.params == {"lr": "0.1"}
+    client.create_registered_model("now-possible")
+    assert len(list(tmp_path.glob("v1.db.schema1-*.bak"))) == 1
