@@ -13,7 +13,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from lighttrack.util import user_name
+from lighttrack.util import hostname, user_name
 
 
 def _source_file() -> Path | None:
@@ -94,7 +94,12 @@ def git_info(folder: str) -> dict[str, str]:
 
 
 def system_tags() -> dict[str, str]:
-    tags = {"mlflow.user": user_name(), "mlflow.source.type": "LOCAL"}
+    tags = {
+        "mlflow.user": user_name(),
+        "mlflow.source.type": "LOCAL",
+        "lighttrack.host": hostname(),
+        "lighttrack.pid": str(os.getpid()),
+    }
     source = _source_file()
     if source is not None:
         tags["mlflow.source.name"] = str(source)
