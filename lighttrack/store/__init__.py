@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from pathlib import Path
 
@@ -17,14 +18,21 @@ class Store:
         self._local = threading.local()
         self._writer = None
         self._lock = threading.Lock()
+        self._connections: list = []
         # Open once now so a bad file fails here, where the user named it.
-        self._local.conn = open_database(path, readonly=readonly)
+        self._local.conn = self._open()
+
+    def _open(self):
+        conn = open_database(self.path, readonly=self.readonly)
+        with self._lock:
+            self._connections.append(conn)
+        return conn
 
     @property
     def conn(self):
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = open_database(self.path, readonly=self.readonly)
+            conn = self._open()
             self._local.conn = conn
         return conn
 
@@ -40,12 +48,19 @@ class Store:
         return self._writer
 
     def close(self) -> None:
+        """Flush, then close every connection this process opened on the file. When the last
+        connection of all processes closes, SQLite checkpoints the WAL into the file and
+        deletes it: a finished file is one self-contained file again."""
         if self._writer is not None:
             self._writer.close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            try:
+                conn.close()
+            except Exception:  # closing at exit: nothing useful to do with an error here
+                pass
+        self._local = threading.local()
 
 
 _stores: dict[Path, Store] = {}
@@ -79,3 +94,7 @@ def close_all() -> None:
     from lighttrack.store.db import forget_checks
 
     forget_checks()
+
+
+# Registered at import, so it runs after the fluent API's exit handler (which ends runs).
+atexit.register(close_all)

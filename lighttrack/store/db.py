@@ -24,7 +24,7 @@ from lighttrack.errors import FileError, NotALighttrackFile, SchemaTooNew
 #: 'LTRK' — written to the header's application_id so lighttrack knows its own files.
 APPLICATION_ID = 0x4C54524B
 #: Bump together with a new migration in migrations.py (a test checks they agree).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 #: How long a writer keeps retrying a busy database before giving up (seconds). Long on
@@ -112,17 +112,21 @@ def _too_new(path: Path, version: int) -> SchemaTooNew:
     )
 
 
+def file_uri(path: Path, **options: str) -> str:
+    """An SQLite URI for a path (quoted, so '?', '#' and '%' in names are safe)."""
+    from urllib.parse import quote
+
+    query = "&".join(f"{k}={v}" for k, v in options.items())
+    return f"file:{quote(str(path))}" + (f"?{query}" if query else "")
+
+
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with lighttrack's pragmas. Autocommit mode: we write BEGIN ourselves."""
-    if readonly:
-        conn = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, isolation_level=None,
-            check_same_thread=False, timeout=30,
-        )
-    else:
-        conn = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=30,
-        )
+    """A connection with lighttrack's pragmas. Autocommit mode: we write BEGIN ourselves.
+
+    URI mode, so that ``ATTACH 'file:...?mode=ro'`` works on it (merge reads its source so).
+    """
+    uri = file_uri(path, mode="ro") if readonly else file_uri(path)
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn

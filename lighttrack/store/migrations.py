@@ -240,3 +240,25 @@ def _registry(db: Database) -> None:
         PRAGMA user_version = 2;
         """
     )
+
+
+@migrations(name="0003_sync")
+def _sync(db: Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- What was sent to (or read from) another store, so a second push/import sends only
+        -- what is new. kind: 'experiment', 'run', 'version'; state: JSON of what was sent.
+        CREATE TABLE sync_state (
+            remote     TEXT NOT NULL,          -- e.g. the MLflow tracking URI
+            kind       TEXT NOT NULL,
+            local_id   TEXT NOT NULL,          -- our uuid
+            remote_id  TEXT NOT NULL,
+            state      TEXT NOT NULL DEFAULT '{}',
+            synced_time INTEGER NOT NULL,
+            PRIMARY KEY (remote, kind, local_id)
+        ) WITHOUT ROWID;
+
+        PRAGMA user_version = 3;
+        """
+    )

@@ -1,0 +1,419 @@
+"""Merging another lighttrack file into this one: a union keyed by global ids.
+
+The source is ATTACHed read-only and copied with INSERT ... SELECT joins on uuids, inside one
+``BEGIN IMMEDIATE`` transaction: interrupted at any point, the target is as it was; run twice,
+the second run finds everything present and changes nothing. The written rules for conflicts:
+
+- an experiment is matched by id, else by name (an active experiment of the same name absorbs
+  the source's runs, which keep their ids), else created with the source's id;
+- a run present on both sides with different content keeps the side that finished later (a
+  finished run beats a running one; a tie keeps the target) and the report says which;
+- a registered model is matched by id, else by name; source versions not present (by id) are
+  appended as the next version numbers, and a version whose number changed records where it
+  came from in tags ``lighttrack.origin.store`` / ``lighttrack.origin.version``;
+- an alias that already points elsewhere in the target is kept, and reported.
+
+Export uses the same engine with a chosen set of runs and only the registry entries they use.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lighttrack.errors import FileError, InvalidArgument, NotALighttrackFile, SchemaTooNew
+from lighttrack.store.db import APPLICATION_ID, SCHEMA_VERSION, check_file, file_uri, write_transaction
+from lighttrack.util import now_ms
+
+Progress = Callable[[str, int, int], None]
+_RUN_FIELDS = ("name", "status", "lifecycle_stage", "start_time", "end_time", "user_id", "host", "pid",
+               "heartbeat", "artifact_uri", "deleted_time")
+_MAX_NOTES = 50
+
+
+@dataclass
+class MergeReport:
+    experiments_created: int = 0
+    experiments_matched: int = 0
+    runs_added: int = 0
+    runs_replaced: int = 0
+    runs_kept: int = 0  # on both sides, different, the target's is newer
+    runs_unchanged: int = 0
+    metric_points: int = 0
+    artifacts: int = 0
+    blob_bytes: int = 0
+    models_created: int = 0
+    versions_added: int = 0
+    aliases_added: int = 0
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def note(self, text: str) -> None:
+        if len(self.notes) < _MAX_NOTES:
+            self.notes.append(text)
+        elif len(self.notes) == _MAX_NOTES:
+            self.notes.append("(more notes left out)")
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.experiments_created or self.runs_added or self.runs_replaced or self.versions_added
+                    or self.aliases_added or self.models_created)
+
+
+def _attach(conn: sqlite3.Connection, source: Path) -> int:
+    """Attach the source read-only; returns its schema version."""
+    state = check_file(source)  # refuses foreign, truncated and too-new files before SQLite reads them
+    if state == "new":
+        raise FileError(f"{source} does not exist or is empty: nothing to merge")
+    try:
+        conn.execute("ATTACH DATABASE ? AS src", (file_uri(source, mode="ro"),))
+        conn.execute("SELECT count(*) FROM src.sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        # A WAL file on read-only media cannot get its -shm: read it as immutable instead.
+        _detach(conn)
+        conn.execute("ATTACH DATABASE ? AS src", (file_uri(source, mode="ro", immutable="1"),))
+    (app_id,) = conn.execute("PRAGMA src.application_id").fetchone()
+    (version,) = conn.execute("PRAGMA src.user_version").fetchone()
+    if app_id != APPLICATION_ID:
+        _detach(conn)
+        raise NotALighttrackFile(f"{source} is not a lighttrack database; it was left untouched")
+    if version > SCHEMA_VERSION:
+        _detach(conn)
+        raise SchemaTooNew(
+            f"{source} has schema version {version}, newer than this lighttrack's {SCHEMA_VERSION}: "
+            "upgrade lighttrack to merge it"
+        )
+    return version
+
+
+def _detach(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("DETACH DATABASE src")
+    except sqlite3.OperationalError:
+        pass
+
+
+def merge(
+    conn: sqlite3.Connection,
+    target: Path,
+    source: Path,
+    *,
+    run_ids: Iterable[str] | None = None,
+    registry: str = "all",
+    progress: Progress | None = None,
+) -> MergeReport:
+    """Copy ``source`` into the file of ``conn``. ``run_ids`` limits which runs (export);
+    ``registry`` is "all", "referenced" (versions of the copied runs) or "none"."""
+    import time
+
+    if registry not in ("all", "referenced", "none"):
+        raise InvalidArgument(f"registry must be 'all', 'referenced' or 'none', not {registry!r}")
+    if source.resolve() == target.resolve():
+        raise InvalidArgument(f"cannot merge {source} into itself")
+    started = time.perf_counter()
+    version = _attach(conn, source)
+    report = MergeReport()
+    tick = progress or (lambda phase, done, total: None)
+    try:
+        with write_transaction(conn):
+            _select_runs(conn, run_ids)
+            tick("experiments", 0, 1)
+            _merge_experiments(conn, report, only_selected=run_ids is not None)
+            tick("runs", 0, 1)
+            _merge_runs(conn, report)
+            tick("metrics and artifacts", 0, 1)
+            _copy_run_contents(conn, report)
+            if version >= 2 and registry != "none":
+                tick("registry", 0, 1)
+                _merge_registry(conn, report, referenced_only=registry == "referenced")
+            tick("done", 1, 1)
+            _drop_temp(conn)
+    finally:
+        _drop_temp(conn)
+        _detach(conn)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _drop_temp(conn: sqlite3.Connection) -> None:
+    for table in ("sel", "exp_map", "new_runs", "copy_map", "key_map", "need_blobs"):
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _select_runs(conn: sqlite3.Connection, run_ids: Iterable[str] | None) -> None:
+    conn.execute("CREATE TEMP TABLE sel (src_id INTEGER PRIMARY KEY)")
+    if run_ids is None:
+        conn.execute("INSERT INTO temp.sel SELECT id FROM src.runs")
+        return
+    conn.execute("CREATE TEMP TABLE wanted (uuid TEXT PRIMARY KEY)")
+    conn.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?)", [(r,) for r in run_ids])
+    conn.execute("INSERT INTO temp.sel SELECT id FROM src.runs WHERE uuid IN (SELECT uuid FROM temp.wanted)")
+    conn.execute("DROP TABLE temp.wanted")
+
+
+# ------------------------------------------------------------------------- experiments
+def _merge_experiments(conn: sqlite3.Connection, report: MergeReport, only_selected: bool) -> None:
+    scope = " WHERE id IN (SELECT experiment_id FROM src.runs WHERE id IN (SELECT src_id FROM temp.sel))" \
+        if only_selected else ""
+    conn.execute("CREATE TEMP TABLE exp_map (src_id INTEGER PRIMARY KEY, dst_id INTEGER NOT NULL)")
+    rows = conn.execute(
+        "SELECT id, uuid, name, lifecycle_stage, artifact_location, creation_time, last_update_time"
+        f" FROM src.experiments{scope}"
+    ).fetchall()
+    for src_id, uid, name, stage, location, created, updated in rows:
+        found = conn.execute("SELECT id FROM main.experiments WHERE uuid = ?", (uid,)).fetchone()
+        if found is None and stage == "active":
+            found = conn.execute(
+                "SELECT id FROM main.experiments WHERE name = ? AND lifecycle_stage = 'active'", (name,)
+            ).fetchone()
+            if found is not None:
+                report.note(f"experiment {name!r} exists here with another id: its runs joined the existing one")
+        if found is not None:
+            report.experiments_matched += 1
+            dst_id = found[0]
+        else:
+            dst_id = conn.execute(
+                "INSERT INTO main.experiments (uuid, name, lifecycle_stage, artifact_location, creation_time,"
+                " last_update_time) VALUES (?, ?, ?, ?, ?, ?)",
+                (uid, name, stage, location, created, updated),
+            ).lastrowid
+            report.experiments_created += 1
+        conn.execute("INSERT INTO temp.exp_map VALUES (?, ?)", (src_id, dst_id))
+    conn.execute(
+        "INSERT OR IGNORE INTO main.experiment_tags (experiment_id, key, value)"
+        " SELECT m.dst_id, t.key, t.value FROM src.experiment_tags t JOIN temp.exp_map m ON m.src_id = t.experiment_id"
+    )
+
+
+# -------------------------------------------------------------------------------- runs
+def _contents(conn: sqlite3.Connection, db: str, ids: list[int]) -> dict[int, tuple]:
+    """Everything that makes a run's content, to tell identical runs from diverged ones."""
+    out: dict[int, list] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        marks = ",".join("?" * len(part))
+        for row in conn.execute(f"SELECT id, {', '.join(_RUN_FIELDS)} FROM {db}.runs WHERE id IN ({marks})", part):
+            out[row[0]] = [row[1:], {}, {}, {}, {}]
+        for index, sql in (
+            (1, f"SELECT run_id, key, value FROM {db}.params WHERE run_id IN ({marks})"),
+            (2, f"SELECT run_id, key, value FROM {db}.tags WHERE run_id IN ({marks})"),
+            (3, f"SELECT lm.run_id, k.key, lm.count || ':' || lm.step || ':' || lm.timestamp || ':' ||"
+                f" coalesce(lm.value, 'nan') FROM {db}.latest_metrics lm JOIN {db}.metric_keys k ON k.id = lm.key_id"
+                f" WHERE lm.run_id IN ({marks})"),
+            (4, f"SELECT run_id, path, sha256 FROM {db}.artifacts WHERE run_id IN ({marks})"),
+        ):
+            for run_id, key, value in conn.execute(sql, part):
+                out[run_id][index][key] = value
+    return {k: tuple(v[0]) + tuple(tuple(sorted(d.items())) for d in v[1:]) for k, v in out.items()}
+
+
+def _finish_time(fields: tuple) -> tuple[int, int]:
+    """(finished?, when): a finished run beats a running one, then the later one wins."""
+    record = dict(zip(_RUN_FIELDS, fields))
+    if record["end_time"] is not None:
+        return 1, record["end_time"]
+    return 0, record["heartbeat"] or record["start_time"] or 0
+
+
+def _merge_runs(conn: sqlite3.Connection, report: MergeReport) -> None:
+    conn.execute("CREATE TEMP TABLE new_runs (src_id INTEGER PRIMARY KEY)")
+    conn.execute(
+        "INSERT INTO temp.new_runs SELECT s.id FROM src.runs s WHERE s.id IN (SELECT src_id FROM temp.sel)"
+        " AND NOT EXISTS (SELECT 1 FROM main.runs d WHERE d.uuid = s.uuid)"
+    )
+    both = conn.execute(
+        "SELECT s.id, d.id, s.uuid, s.experiment_id FROM src.runs s JOIN main.runs d ON d.uuid = s.uuid"
+        " WHERE s.id IN (SELECT src_id FROM temp.sel)"
+    ).fetchall()
+    replaced: list[tuple[int, int]] = []
+    if both:
+        src_contents = _contents(conn, "src", [b[0] for b in both])
+        dst_contents = _contents(conn, "main", [b[1] for b in both])
+        for src_id, dst_id, uid, _ in both:
+            mine, theirs = dst_contents[dst_id], src_contents[src_id]
+            if mine == theirs:
+                report.runs_unchanged += 1
+            elif _finish_time(theirs[:len(_RUN_FIELDS)]) > _finish_time(mine[:len(_RUN_FIELDS)]):
+                replaced.append((src_id, dst_id))
+                report.runs_replaced += 1
+                report.note(f"run {uid} differs on the two sides: kept the source's, which finished later")
+            else:
+                report.runs_kept += 1
+                report.note(f"run {uid} differs on the two sides: kept this file's, which finished later")
+    for src_id, dst_id in replaced:
+        for table in ("params", "tags", "metric_chunks", "latest_metrics", "artifacts"):
+            conn.execute(f"DELETE FROM main.{table} WHERE run_id = ?", (dst_id,))
+        assignments = ", ".join(f"{f} = s.{f}" for f in _RUN_FIELDS)
+        conn.execute(
+            f"UPDATE main.runs SET {assignments} FROM (SELECT * FROM src.runs WHERE id = ?) AS s WHERE main.runs.id = ?",
+            (src_id, dst_id),
+        )
+    conn.execute(
+        f"INSERT INTO main.runs (uuid, experiment_id, {', '.join(_RUN_FIELDS)})"
+        f" SELECT s.uuid, m.dst_id, {', '.join('s.' + f for f in _RUN_FIELDS)} FROM src.runs s"
+        " JOIN temp.exp_map m ON m.src_id = s.experiment_id WHERE s.id IN (SELECT src_id FROM temp.new_runs)"
+    )
+    report.runs_added = conn.execute("SELECT count(*) FROM temp.new_runs").fetchone()[0]
+    conn.execute("CREATE TEMP TABLE copy_map (src_id INTEGER PRIMARY KEY, dst_id INTEGER NOT NULL)")
+    conn.execute(
+        "INSERT INTO temp.copy_map SELECT s.id, d.id FROM src.runs s JOIN main.runs d ON d.uuid = s.uuid"
+        " WHERE s.id IN (SELECT src_id FROM temp.new_runs)"
+    )
+    conn.executemany("INSERT INTO temp.copy_map VALUES (?, ?)", replaced)
+
+
+def _copy_run_contents(conn: sqlite3.Connection, report: MergeReport) -> None:
+    conn.execute(
+        "INSERT INTO main.params (run_id, key, value, num)"
+        " SELECT m.dst_id, p.key, p.value, p.num FROM src.params p JOIN temp.copy_map m ON m.src_id = p.run_id"
+    )
+    conn.execute(
+        "INSERT INTO main.tags (run_id, key, value)"
+        " SELECT m.dst_id, t.key, t.value FROM src.tags t JOIN temp.copy_map m ON m.src_id = t.run_id"
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO main.metric_keys (key) SELECT DISTINCT k.key FROM src.metric_keys k"
+        " JOIN src.latest_metrics lm ON lm.key_id = k.id JOIN temp.copy_map m ON m.src_id = lm.run_id"
+    )
+    conn.execute(
+        "CREATE TEMP TABLE key_map AS SELECT sk.id AS src_id, mk.id AS dst_id"
+        " FROM src.metric_keys sk JOIN main.metric_keys mk ON mk.key = sk.key"
+    )
+    conn.execute(
+        "INSERT INTO main.metric_chunks (run_id, key_id, seq, count, min_step, max_step, data)"
+        " SELECT m.dst_id, k.dst_id, c.seq, c.count, c.min_step, c.max_step, c.data FROM src.metric_chunks c"
+        " JOIN temp.copy_map m ON m.src_id = c.run_id JOIN temp.key_map k ON k.src_id = c.key_id"
+    )
+    conn.execute(
+        "INSERT INTO main.latest_metrics (run_id, key_id, step, timestamp, value, min, max, count)"
+        " SELECT m.dst_id, k.dst_id, l.step, l.timestamp, l.value, l.min, l.max, l.count FROM src.latest_metrics l"
+        " JOIN temp.copy_map m ON m.src_id = l.run_id JOIN temp.key_map k ON k.src_id = l.key_id"
+    )
+    report.metric_points = conn.execute(
+        "SELECT coalesce(sum(l.count), 0) FROM src.latest_metrics l JOIN temp.copy_map m ON m.src_id = l.run_id"
+    ).fetchone()[0]
+    conn.execute(
+        "CREATE TEMP TABLE need_blobs AS SELECT DISTINCT a.sha256 FROM src.artifacts a"
+        " JOIN temp.copy_map m ON m.src_id = a.run_id WHERE a.sha256 NOT IN (SELECT sha256 FROM main.blobs)"
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO main.blob_chunks (sha256, seq, data) SELECT c.sha256, c.seq, c.data"
+        " FROM src.blob_chunks c WHERE c.sha256 IN (SELECT sha256 FROM temp.need_blobs)"
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO main.blobs (sha256, size, chunk_count) SELECT b.sha256, b.size, b.chunk_count"
+        " FROM src.blobs b WHERE b.sha256 IN (SELECT sha256 FROM temp.need_blobs)"
+    )
+    report.blob_bytes = conn.execute(
+        "SELECT coalesce(sum(size), 0) FROM src.blobs WHERE sha256 IN (SELECT sha256 FROM temp.need_blobs)"
+    ).fetchone()[0]
+    cur = conn.execute(
+        "INSERT INTO main.artifacts (uuid, run_id, path, sha256, size, created_time)"
+        " SELECT a.uuid, m.dst_id, a.path, a.sha256, a.size, a.created_time FROM src.artifacts a"
+        " JOIN temp.copy_map m ON m.src_id = a.run_id"
+    )
+    report.artifacts = cur.rowcount
+
+
+# ---------------------------------------------------------------------------- registry
+def _merge_registry(conn: sqlite3.Connection, report: MergeReport, referenced_only: bool) -> None:
+    version_scope = ""
+    if referenced_only:
+        version_scope = " AND v.run_id IN (SELECT uuid FROM src.runs WHERE id IN (SELECT src_id FROM temp.sel))"
+    store = conn.execute("SELECT value FROM src.meta WHERE key = 'store_uuid'").fetchone()
+    store_uuid = store[0] if store else ""
+    models = conn.execute(
+        "SELECT m.id, m.uuid, m.name, m.description, m.creation_time, m.last_updated_time"
+        " FROM src.registered_models m"
+        + (f" WHERE EXISTS (SELECT 1 FROM src.model_versions v WHERE v.model_id = m.id{version_scope})"
+           if referenced_only else "")
+    ).fetchall()
+    for src_model, uid, name, description, created, updated in models:
+        found = conn.execute("SELECT id FROM main.registered_models WHERE uuid = ?", (uid,)).fetchone()
+        renamed_origin = False
+        if found is None:
+            found = conn.execute("SELECT id FROM main.registered_models WHERE name = ?", (name,)).fetchone()
+            if found is not None:
+                renamed_origin = True
+                report.note(f"registered model {name!r} exists here with another id: new versions were appended")
+        if found is None:
+            dst_model = conn.execute(
+                "INSERT INTO main.registered_models (uuid, name, description, creation_time, last_updated_time)"
+                " VALUES (?, ?, ?, ?, ?)", (uid, name, description, created, updated),
+            ).lastrowid
+            report.models_created += 1
+        else:
+            dst_model = found[0]
+        conn.execute(
+            "INSERT OR IGNORE INTO main.registered_model_tags (model_id, key, value)"
+            " SELECT ?, key, value FROM src.registered_model_tags WHERE model_id = ?", (dst_model, src_model),
+        )
+        version_map = _merge_versions(conn, report, src_model, dst_model, version_scope, store_uuid, renamed_origin)
+        _merge_aliases(conn, report, name, src_model, dst_model, version_map)
+
+
+def _merge_versions(conn, report, src_model, dst_model, version_scope, store_uuid, renamed_origin) -> dict[int, int]:
+    """Map source version ids to target version ids, appending the new ones."""
+    version_map: dict[int, int] = {}
+    rows = conn.execute(
+        "SELECT v.id, v.uuid, v.version, v.stage, v.source, v.run_id, v.description, v.user_id, v.status,"
+        f" v.creation_time, v.last_updated_time FROM src.model_versions v WHERE v.model_id = ?{version_scope}"
+        " ORDER BY v.version", (src_model,),
+    ).fetchall()
+    for src_vid, uid, number, stage, source, run_id, description, user, status, created, updated in rows:
+        existing = conn.execute("SELECT id FROM main.model_versions WHERE uuid = ?", (uid,)).fetchone()
+        if existing is not None:
+            version_map[src_vid] = existing[0]
+            continue
+        (new_number,) = conn.execute(
+            "SELECT coalesce(max(version), 0) + 1 FROM main.model_versions WHERE model_id = ?", (dst_model,)
+        ).fetchone()
+        dst_vid = conn.execute(
+            "INSERT INTO main.model_versions (uuid, model_id, version, stage, source, run_id, description, user_id,"
+            " status, creation_time, last_updated_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (uid, dst_model, new_number, stage, source, run_id, description, user, status, created, updated),
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO main.model_version_tags (version_id, key, value)"
+            " SELECT ?, key, value FROM src.model_version_tags WHERE version_id = ?", (dst_vid, src_vid),
+        )
+        if renamed_origin or new_number != number:
+            conn.executemany(
+                "INSERT OR REPLACE INTO main.model_version_tags (version_id, key, value) VALUES (?, ?, ?)",
+                [(dst_vid, "lighttrack.origin.store", store_uuid), (dst_vid, "lighttrack.origin.version", str(number))],
+            )
+        conn.execute(
+            "INSERT INTO main.model_history (model_id, version, event, alias, from_value, to_value, user_id, timestamp)"
+            " SELECT ?, ?, event, alias, from_value, to_value, user_id, timestamp FROM src.model_history"
+            " WHERE model_id = ? AND version = ? ORDER BY id",
+            (dst_model, new_number, src_model, number),
+        )
+        version_map[src_vid] = dst_vid
+        report.versions_added += 1
+    return version_map
+
+
+def _merge_aliases(conn, report, name, src_model, dst_model, version_map) -> None:
+    for alias, src_vid in conn.execute(
+        "SELECT alias, version_id FROM src.model_aliases WHERE model_id = ?", (src_model,)
+    ).fetchall():
+        dst_vid = version_map.get(src_vid)
+        if dst_vid is None:
+            continue
+        current = conn.execute(
+            "SELECT version_id FROM main.model_aliases WHERE model_id = ? AND alias = ?", (dst_model, alias)
+        ).fetchone()
+        if current is None:
+            conn.execute("INSERT INTO main.model_aliases (model_id, alias, version_id) VALUES (?, ?, ?)",
+                         (dst_model, alias, dst_vid))
+            (number,) = conn.execute("SELECT version FROM main.model_versions WHERE id = ?", (dst_vid,)).fetchone()
+            conn.execute(
+                "INSERT INTO main.model_history (model_id, version, event, alias, from_value, to_value, user_id,"
+                " timestamp) VALUES (?, ?, 'alias_set', ?, NULL, ?, 'merge', ?)",
+                (dst_model, number, alias, str(number), now_ms()),
+            )
+            report.aliases_added += 1
+        elif current[0] != dst_vid:
+            report.note(f"alias {name}@{alias} points to another version here: kept this file's")
