@@ -37,7 +37,7 @@ def cli(ctx: click.Context, tracking_uri: str | None) -> None:
 
 
 def _register() -> None:
-    from lighttrack.cli import demo, experiments, maintenance, metrics, models, runs
+    from lighttrack.cli import demo, experiments, maintenance, metrics, models, runs, sync
 
     cli.add_command(experiments.experiments)
     cli.add_command(runs.runs)
@@ -46,6 +46,11 @@ def _register() -> None:
     cli.add_command(maintenance.gc)
     cli.add_command(maintenance.info)
     cli.add_command(demo.demo)
+    cli.add_command(sync.merge)
+    cli.add_command(sync.export)
+    cli.add_command(sync.backup)
+    cli.add_command(sync.import_mlflow)
+    cli.add_command(sync.push_mlflow)
 
 
 _register()

@@ -81,3 +81,34 @@ def backup(ctx, output: str) -> None:
 
     path = sync.backup(output, (ctx.obj or {}).get("tracking_uri"))
     click.echo(f"backed up to {path}")
+
+
+@click.command("import-mlflow")
+@click.argument("source")
+@click.pass_context
+def import_mlflow(ctx, source: str) -> None:
+    """Read an MLflow store (http://server, sqlite:///mlflow.db or an mlruns/ folder) into this file."""
+    from lighttrack.sync.mlflow_import import import_mlflow as run_import
+
+    with progress_bar("importing") as update:
+        report = run_import(source, (ctx.obj or {}).get("tracking_uri"), progress=update)
+    _summary(report, f"imported from {source}")
+
+
+@click.command("push-mlflow")
+@click.argument("uri")
+@click.option("--experiment", "-x", "experiments", multiple=True, help="Only this experiment (name or id; repeatable).")
+@click.option("--filter", "filter_string", default="", help="Only runs matching this search filter.")
+@click.pass_context
+def push_mlflow(ctx, uri: str, experiments, filter_string: str) -> None:
+    """Send runs, artifacts, models and the registry to the MLflow tracking server at URI."""
+    from lighttrack.sync.mlflow_push import push_mlflow as run_push
+
+    with progress_bar("pushing") as update:
+        r = run_push(uri, (ctx.obj or {}).get("tracking_uri"), list(experiments) or None, filter_string, update)
+    click.echo(
+        f"pushed to {uri}: {r.runs_created} new run(s), {r.runs_updated} updated, {r.runs_unchanged} unchanged; "
+        f"{r.metric_points:,} metric points, {r.artifacts} artifact file(s); {r.models_created} model(s), "
+        f"{r.versions_created} version(s), {r.stage_changes} stage and {r.alias_changes} alias change(s) "
+        f"in {r.seconds:.2f}s"
+    )

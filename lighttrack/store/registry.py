@@ -442,3 +442,30 @@ def history(conn: sqlite3.Connection, name: str) -> list[ModelHistoryEvent]:
             " WHERE model_id = ? ORDER BY id", (model_pk,),
         )
     ]
+
+
+def import_version(
+    conn: sqlite3.Connection, *, name: str, model_uuid: str, model_description: str, model_created: int,
+    version_uuid: str, number: int, stage: str, source: str, run_id: str | None, description: str, user: str,
+    created: int, updated: int, tags: dict[str, str], aliases: list[str],
+) -> None:
+    """Write a version exactly as another store had it (ids, number, stage, times): used to build
+    the file an import then merges, so importing twice finds the same ids and adds nothing."""
+    with write_transaction(conn):
+        row = conn.execute("SELECT id FROM registered_models WHERE name = ?", (name,)).fetchone()
+        model_pk = row[0] if row else conn.execute(
+            "INSERT INTO registered_models (uuid, name, description, creation_time, last_updated_time)"
+            " VALUES (?, ?, ?, ?, ?)", (model_uuid, name, model_description, model_created, model_created),
+        ).lastrowid
+        vid = conn.execute(
+            "INSERT INTO model_versions (uuid, model_id, version, stage, source, run_id, description, user_id,"
+            " creation_time, last_updated_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (version_uuid, model_pk, number, canonical_stage(stage), source, run_id, description, user, created, updated),
+        ).lastrowid
+        conn.executemany("INSERT INTO model_version_tags (version_id, key, value) VALUES (?, ?, ?)",
+                         [(vid, k, v) for k, v in tags.items()])
+        conn.executemany("INSERT INTO model_aliases (model_id, alias, version_id) VALUES (?, ?, ?)",
+                         [(model_pk, a, vid) for a in aliases])
+        _history(conn, model_pk, number, "created", None, Stage.NONE, user)
+        if canonical_stage(stage) != Stage.NONE:
+            _history(conn, model_pk, number, "stage", Stage.NONE, canonical_stage(stage), user)

@@ -1,0 +1,212 @@
+"""``import-mlflow``: read an MLflow store (server, sqlite:/// file or mlruns/ folder) into a file.
+
+Everything read is first written into a temporary lighttrack file — runs keep MLflow's run ids,
+and experiments, registered models and versions get ids derived from their MLflow identity —
+which is then merged into the target. So importing twice adds nothing, and a run that changed
+in MLflow since the last import follows the merge's rule (the side that finished later wins).
+
+Read: experiments (with tags), runs (params, tags, every metric's full history, artifacts),
+MLflow 3 logged models (stored under their run at their name, so ``runs:/<run>/<name>``
+works), and registered models with their versions, stages, aliases, tags and descriptions.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lighttrack.store.merge import MergeReport
+from lighttrack.sync.mlflow_common import describe_failure, mlflow_client, normalise_uri
+
+_NAMESPACE = uuid.UUID("5d7c0a3e-8a52-4b8e-9a4c-6c1f0e7d2b91")
+Progress = Callable[[str, int, int], None]
+
+
+def stable_id(*parts: Any) -> str:
+    """The same 32-hex id for the same MLflow object, on every import."""
+    return uuid.uuid5(_NAMESPACE, "/".join(map(str, parts))).hex
+
+
+def _pages(fetch: Callable[[str | None], Any]) -> list[Any]:
+    items, token = [], None
+    while True:
+        page = fetch(token)
+        items.extend(page)
+        token = getattr(page, "token", None)
+        if not token:
+            return items
+
+
+def import_mlflow(source: str, into: str | None = None, progress: Progress | None = None) -> MergeReport:
+    """Import everything from the MLflow store ``source`` into the lighttrack file ``into``."""
+    from lighttrack import sync
+    from lighttrack.store import Store
+
+    uri = normalise_uri(source)
+    remote = mlflow_client(uri)
+    tick = progress or (lambda phase, done, total: None)
+    with tempfile.TemporaryDirectory(prefix="lighttrack-import-") as tmp:
+        staging_path = Path(tmp) / "staging.db"
+        staging = Store(staging_path)
+        try:
+            reader = _Reader(remote, uri, staging, Path(tmp), tick)
+            reader.read_all()
+        except Exception as exc:
+            if getattr(exc, "__module__", "").startswith("lighttrack"):
+                raise
+            raise describe_failure(uri, exc) from exc
+        finally:
+            staging.close()
+        return sync.merge(staging_path, into, progress=progress)
+
+
+class _Reader:
+    def __init__(self, remote: Any, uri: str, staging: Any, tmp: Path, tick: Progress) -> None:
+        from lighttrack.client import LighttrackClient
+
+        self.remote = remote
+        self.uri = uri
+        self.staging = staging
+        self.client = LighttrackClient(staging.path)
+        self.tmp = tmp
+        self.tick = tick
+        self.experiments: dict[str, str] = {}  # mlflow experiment id -> staging experiment id
+        self.logged_models: dict[str, str] = {}  # mlflow logged model id -> runs:/ uri
+
+    def read_all(self) -> None:
+        from mlflow.entities import ViewType as MlflowViewType
+
+        experiments = _pages(lambda token: self.remote.search_experiments(
+            view_type=MlflowViewType.ALL, max_results=1000, page_token=token))
+        for experiment in experiments:
+            self._experiment(experiment)
+        runs = []
+        for experiment in experiments:
+            runs.extend(_pages(lambda token, e=experiment: self.remote.search_runs(
+                [e.experiment_id], run_view_type=MlflowViewType.ALL, max_results=1000, page_token=token)))
+        for done, run in enumerate(runs):
+            self.tick("reading runs", done, len(runs))
+            self._run(run)
+        for experiment in experiments:
+            self._logged_models(experiment.experiment_id)
+        self._registry()
+
+    # ------------------------------------------------------------------------ tracking
+    def _experiment(self, experiment: Any) -> None:
+        from lighttrack.store import experiments as experiment_store
+
+        tags = {k: v for k, v in (experiment.tags or {}).items()}
+        tags["lighttrack.mlflow.experiment_id"] = str(experiment.experiment_id)
+        uid = stable_id("experiment", experiment.experiment_id, experiment.name, experiment.creation_time)
+        conn = self.staging.conn
+        experiment_store.create(conn, experiment.name, None, tags, experiment_id=uid,
+                                creation_time=experiment.creation_time)
+        if experiment.lifecycle_stage == "deleted":
+            experiment_store.set_lifecycle(conn, uid, "deleted")
+        self.experiments[str(experiment.experiment_id)] = uid
+
+    def _run(self, run: Any) -> None:
+        from lighttrack.store import metrics as metric_store
+        from lighttrack.store import runs as run_store
+        from lighttrack.store.db import write_transaction
+        from lighttrack.validation import number_or_none
+
+        info, data = run.info, run.data
+        conn = self.staging.conn
+        experiment_id = self.experiments[str(info.experiment_id)]
+        created = run_store.create(
+            conn, experiment_id, info.run_name or data.tags.get("mlflow.runName", ""), user_id=info.user_id or "",
+            start_time=info.start_time, tags=dict(data.tags), status=info.status, run_id=info.run_id,
+        )
+        pk = run_store.run_pk(conn, created.run_id)
+        with write_transaction(conn):
+            conn.execute("UPDATE runs SET end_time = ?, lifecycle_stage = ?, host = '', pid = NULL,"
+                         " heartbeat = ? WHERE id = ?",
+                         (info.end_time, info.lifecycle_stage, info.end_time or info.start_time, pk))
+            conn.executemany("INSERT INTO params (run_id, key, value, num) VALUES (?, ?, ?, ?)",
+                             [(pk, k, v, number_or_none(v)) for k, v in data.params.items()])
+            for key in data.metrics:
+                history = self.remote.get_metric_history(info.run_id, key)
+                metric_store.append(conn, pk, key, [m.step for m in history], [m.timestamp for m in history],
+                                    [float(m.value) for m in history])
+        self._artifacts(info.run_id)
+
+    def _artifacts(self, run_id: str) -> None:
+        if not self.remote.list_artifacts(run_id):
+            return
+        target = self.tmp / "artifacts" / run_id
+        local = self.remote.download_artifacts(run_id, "", str(target))
+        self.client.log_artifacts(run_id, local)
+
+    def _logged_models(self, experiment_id: str) -> None:
+        """MLflow 3 keeps logged models outside run artifacts: copy each into its run."""
+        search = getattr(self.remote, "search_logged_models", None)
+        if search is None:
+            return
+        try:
+            models = _pages(lambda token: search(experiment_ids=[experiment_id], max_results=100, page_token=token))
+        except Exception:  # a store without logged-model support (file stores, older servers)
+            return
+        from mlflow.artifacts import download_artifacts
+
+        for model in models:
+            run_id = getattr(model, "source_run_id", None)
+            if not run_id:
+                continue
+            name = model.name or model.model_id
+            if self.client.list_artifacts(run_id, name):
+                self.logged_models[model.model_id] = f"runs:/{run_id}/{name}"
+                continue
+            local = download_artifacts(artifact_uri=model.artifact_location, dst_path=str(self.tmp / model.model_id),
+                                       tracking_uri=self.uri)
+            self.client.log_artifacts(run_id, local, name)
+            self.logged_models[model.model_id] = f"runs:/{run_id}/{name}"
+
+    # ------------------------------------------------------------------------ registry
+    def _registry(self) -> None:
+        from lighttrack.store import registry as registry_store
+
+        models = _pages(lambda token: self.remote.search_registered_models(max_results=100, page_token=token))
+        for model in models:
+            model_uuid = stable_id("model", model.name, model.creation_timestamp)
+            aliases: dict[str, list[str]] = {}
+            for alias, version in (getattr(model, "aliases", None) or {}).items():
+                aliases.setdefault(str(version), []).append(alias)
+            versions = _pages(lambda token, m=model: self.remote.search_model_versions(
+                f"name = '{_quote(m.name)}'", max_results=1000, page_token=token))
+            for version in sorted(versions, key=lambda v: int(v.version)):
+                source = self._version_source(version)
+                registry_store.import_version(
+                    self.staging.conn, name=model.name, model_uuid=model_uuid,
+                    model_description=model.description or "", model_created=model.creation_timestamp,
+                    version_uuid=stable_id("version", model.name, version.version, version.creation_timestamp),
+                    number=int(version.version), stage=version.current_stage or "None", source=source,
+                    run_id=source.split("/")[1] if source.startswith("runs:/") else None,
+                    description=version.description or "", user=version.user_id or "",
+                    created=version.creation_timestamp, updated=version.last_updated_timestamp,
+                    tags=dict(version.tags or {}), aliases=aliases.get(str(version.version), []),
+                )
+            for key, value in (model.tags or {}).items():
+                self.client.set_registered_model_tag(model.name, key, value)
+
+    def _version_source(self, version: Any) -> str:
+        """A runs:/ URI inside the staging file for a version's files."""
+        source = version.source or ""
+        if source.startswith("models:/m-") and source[len("models:/"):] in self.logged_models:
+            return self.logged_models[source[len("models:/"):]]
+        if source.startswith("runs:/"):
+            return source
+        from mlflow.artifacts import download_artifacts
+
+        from lighttrack.models.logged import import_model_folder
+
+        local = download_artifacts(artifact_uri=source, dst_path=str(self.tmp / f"v-{version.name}-{version.version}"),
+                                   tracking_uri=self.uri)
+        return import_model_folder(Path(local), self.client, version.name)
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
