@@ -8,7 +8,7 @@ import uuid
 from lighttrack.entities import Experiment, LifecycleStage, ViewType
 from lighttrack.errors import AlreadyExists, InvalidArgument, InvalidState, NotFound
 from lighttrack.store.db import write_transaction
-from lighttrack.store.paging import decode_token, encode_token
+from lighttrack.store.paging import fetch_page
 from lighttrack.util import now_ms
 
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -206,15 +206,10 @@ def search(
 
     where, params = compile_experiment_filter(filter_string)
     order, order_params = compile_experiment_order(order_by)
-    offset = decode_token(page_token)
-    limit = -1 if max_results is None else int(max_results)
-    rows = conn.execute(
+    rows, token = fetch_page(
+        conn,
         f"SELECT {_COLUMNS} FROM experiments e WHERE {lifecycle_clause(view_type, 'e.lifecycle_stage')}"
         f" AND ({where}) ORDER BY {order} LIMIT ? OFFSET ?",
-        [*params, *order_params, limit + 1 if limit >= 0 else -1, offset],
-    ).fetchall()
-    token = None
-    if limit >= 0 and len(rows) > limit:
-        rows = rows[:limit]
-        token = encode_token(offset + limit)
+        [*params, *order_params], max_results, page_token,
+    )
     return _entities(conn, rows), token

@@ -23,3 +23,17 @@ def decode_token(token: str | None) -> int:
     if not isinstance(offset, int) or offset < 0:
         raise InvalidArgument(f"invalid page token {token!r}: pass the token a previous search returned")
     return offset
+
+
+def fetch_page(conn, sql: str, params: list, max_results: int | None, page_token: str | None):
+    """Run ``sql`` (ending in ``LIMIT ? OFFSET ?``) for one page: (rows, token of the next page).
+
+    One row more than asked for is read, so the last page knows it is the last."""
+    offset = decode_token(page_token)
+    if max_results is not None and (isinstance(max_results, bool) or int(max_results) < 0):
+        raise InvalidArgument(f"max_results must be a non-negative integer, not {max_results!r}")
+    limit = -1 if max_results is None else int(max_results)
+    rows = conn.execute(sql, [*params, limit + 1 if limit >= 0 else -1, offset]).fetchall()
+    if limit >= 0 and len(rows) > limit:
+        return rows[:limit], encode_token(offset + limit)
+    return rows, None

@@ -13,7 +13,7 @@ import uuid
 from lighttrack.entities import ModelHistoryEvent, ModelVersion, RegisteredModel, Stage
 from lighttrack.errors import AlreadyExists, InvalidArgument, InvalidState, NotFound
 from lighttrack.store.db import write_transaction
-from lighttrack.store.paging import decode_token, encode_token
+from lighttrack.store.paging import fetch_page
 from lighttrack.store.search import Field, Keyed, Scope, compile_filter, compile_order
 from lighttrack.util import now_ms
 
@@ -248,16 +248,12 @@ def search_models(
 ) -> tuple[list[RegisteredModel], str | None]:
     where, params = compile_filter(filter_string, MODEL_SCOPE)
     order, order_params = compile_order(order_by, MODEL_SCOPE)
-    offset = decode_token(page_token)
-    limit = -1 if max_results is None else int(max_results)
-    rows = conn.execute(
+    rows, token = fetch_page(
+        conn,
         "SELECT m.id, m.name, m.description, m.creation_time, m.last_updated_time FROM registered_models m"
         f" WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-        [*params, *order_params, limit + 1 if limit >= 0 else -1, offset],
-    ).fetchall()
-    token = None
-    if limit >= 0 and len(rows) > limit:
-        rows, token = rows[:limit], encode_token(offset + limit)
+        [*params, *order_params], max_results, page_token,
+    )
     return [_model(conn, row) for row in rows], token
 
 
@@ -374,16 +370,12 @@ def search_versions(
 ) -> tuple[list[ModelVersion], str | None]:
     where, params = compile_filter(filter_string, VERSION_SCOPE)
     order, order_params = compile_order(order_by, VERSION_SCOPE)
-    offset = decode_token(page_token)
-    limit = -1 if max_results is None else int(max_results)
-    rows = conn.execute(
+    rows, token = fetch_page(
+        conn,
         f"SELECT {_VERSION_COLUMNS} FROM model_versions v JOIN registered_models m ON m.id = v.model_id"
         f" WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-        [*params, *order_params, limit + 1 if limit >= 0 else -1, offset],
-    ).fetchall()
-    token = None
-    if limit >= 0 and len(rows) > limit:
-        rows, token = rows[:limit], encode_token(offset + limit)
+        [*params, *order_params], max_results, page_token,
+    )
     return _versions(conn, rows), token
 
 

@@ -16,7 +16,7 @@ from lighttrack.errors import InvalidArgument, InvalidState, NotFound
 from lighttrack.store import metrics as metric_store
 from lighttrack.store.db import write_transaction
 from lighttrack.store.experiments import experiment_pk, lifecycle_clause
-from lighttrack.store.paging import decode_token, encode_token
+from lighttrack.store.paging import fetch_page
 from lighttrack.util import hostname, now_ms, pid_alive
 from lighttrack.validation import number_or_none
 
@@ -241,6 +241,17 @@ def mark_dead_runs_killed(conn: sqlite3.Connection) -> list[str]:
     return [uid for _, uid, _ in dead]
 
 
+def _scope(
+    conn: sqlite3.Connection, experiment_ids: list[str] | None, run_view_type: int, where: str
+) -> tuple[list[str], list[object]]:
+    """WHERE clauses (and their parameters) for runs of these experiments, in this view."""
+    clauses = [lifecycle_clause(run_view_type, "r.lifecycle_stage"), f"({where})"]
+    if not experiment_ids:
+        return clauses, []
+    pks = [experiment_pk(conn, str(e)) for e in experiment_ids]
+    return [f"r.experiment_id IN ({','.join('?' * len(pks))})", *clauses], list(pks)
+
+
 def search(
     conn: sqlite3.Connection,
     experiment_ids: list[str] | None,
@@ -256,26 +267,14 @@ def search(
     status = status_sql(conn)
     where, params = compile_run_filter(filter_string, status_sql=status)
     order, order_params = compile_run_order(order_by, status_sql=status)
-    if max_results is not None and (isinstance(max_results, bool) or int(max_results) < 0):
-        raise InvalidArgument(f"max_results must be a non-negative integer, not {max_results!r}")
-    offset = decode_token(page_token)
-    clauses = [lifecycle_clause(run_view_type, "r.lifecycle_stage"), f"({where})"]
-    scope: list[object] = []
-    if experiment_ids:
-        pks = [experiment_pk(conn, str(e)) for e in experiment_ids]
-        clauses.insert(0, f"r.experiment_id IN ({','.join('?' * len(pks))})")
-        scope = list(pks)
-    limit = -1 if max_results is None else int(max_results)
-    rows = conn.execute(
+    clauses, scope = _scope(conn, experiment_ids, run_view_type, where)
+    rows, token = fetch_page(
+        conn,
         f"SELECT {_RUN_COLUMNS.format(status=status)} FROM runs r "
         f"JOIN experiments e ON e.id = r.experiment_id WHERE {' AND '.join(clauses)} "
         f"ORDER BY {order} LIMIT ? OFFSET ?",
-        [*scope, *params, *order_params, limit + 1 if limit >= 0 else -1, offset],
-    ).fetchall()
-    token = None
-    if limit >= 0 and len(rows) > limit:
-        rows = rows[:limit]
-        token = encode_token(offset + limit)
+        [*scope, *params, *order_params], max_results, page_token,
+    )
     return _runs(conn, rows), token
 
 
@@ -319,11 +318,7 @@ def count_matching(
 
     status = status_sql(conn)
     where, params = compile_run_filter(filter_string, status_sql=status)
-    clauses = [lifecycle_clause(run_view_type, "r.lifecycle_stage"), f"({where})"]
-    scope: list[object] = []
-    if experiment_ids:
-        scope = [experiment_pk(conn, str(e)) for e in experiment_ids]
-        clauses.insert(0, f"r.experiment_id IN ({','.join('?' * len(scope))})")
+    clauses, scope = _scope(conn, experiment_ids, run_view_type, where)
     return conn.execute(
         f"SELECT count(*) FROM runs r WHERE {' AND '.join(clauses)}", [*scope, *params]
     ).fetchone()[0]
