@@ -82,6 +82,7 @@ class _Pusher:
         self.uri = uri
         self.tick = tick
         self.report = PushReport()
+        self._experiments: dict[str, str] = {}  # checked once per push, not once per run
 
     # --------------------------------------------------------------------- sync_state
     def _state(self, kind: str, local_id: str) -> tuple[str, dict] | None:
@@ -104,6 +105,11 @@ class _Pusher:
 
     # ------------------------------------------------------------------------- runs
     def _experiment(self, experiment_id: str) -> str:
+        if experiment_id not in self._experiments:
+            self._experiments[experiment_id] = self._find_or_create_experiment(experiment_id)
+        return self._experiments[experiment_id]
+
+    def _find_or_create_experiment(self, experiment_id: str) -> str:
         known = self._state("experiment", experiment_id)
         if known is not None and self._remote_experiment_alive(known[0]):
             return known[0]
@@ -128,21 +134,18 @@ class _Pusher:
         run_id = run.info.run_id
         known = self._state("run", run_id)
         state = known[1] if known else {"params": [], "metrics": {}, "artifacts": {}, "tags": {}}
+        tags = {k: self._remote_tag(k, v) for k, v in run.data.tags.items() if state["tags"].get(k) != v}
         if known is None:
-            remote_exp = self._experiment(run.info.experiment_id)
             created = self.remote.create_run(
-                remote_exp, start_time=run.info.start_time, run_name=run.info.run_name,
-                tags={"lighttrack.run_id": run_id},
+                self._experiment(run.info.experiment_id), start_time=run.info.start_time,
+                run_name=run.info.run_name, tags={**tags, "lighttrack.run_id": run_id},
             )
             remote_id = created.info.run_id
+            tags = {}  # sent with the run
         else:
             remote_id = known[0]
-        sent_anything = False
         params = [Param(k, v) for k, v in run.data.params.items() if k not in state["params"]]
-        tags = [RunTag(k, self._remote_tag(k, v)) for k, v in run.data.tags.items() if state["tags"].get(k) != v]
-        for i in range(0, max(len(params), len(tags)), _BATCH_PARAMS):
-            self.remote.log_batch(remote_id, params=params[i:i + _BATCH_PARAMS], tags=tags[i:i + _BATCH_TAGS])
-            sent_anything = True
+        tag_list = [RunTag(k, v) for k, v in tags.items()]
         points = []
         counts = dict(state["metrics"])
         for key in run.data.metrics:
@@ -150,10 +153,18 @@ class _Pusher:
             already = counts.get(key, 0)
             points.extend(Metric(key, values[i], timestamps[i], steps[i]) for i in range(already, len(values)))
             counts[key] = len(values)
-        for i in range(0, len(points), _BATCH_METRICS):
-            self.remote.log_batch(remote_id, metrics=points[i:i + _BATCH_METRICS])
+        # Params, tags and points share batches, within MLflow's per-request limits.
+        batches = max((len(params) + _BATCH_PARAMS - 1) // _BATCH_PARAMS,
+                      (len(tag_list) + _BATCH_TAGS - 1) // _BATCH_TAGS,
+                      (len(points) + _BATCH_METRICS - 1) // _BATCH_METRICS)
+        for i in range(batches):
+            self.remote.log_batch(
+                remote_id, metrics=points[i * _BATCH_METRICS:(i + 1) * _BATCH_METRICS],
+                params=params[i * _BATCH_PARAMS:(i + 1) * _BATCH_PARAMS],
+                tags=tag_list[i * _BATCH_TAGS:(i + 1) * _BATCH_TAGS],
+            )
+        sent_anything = batches > 0
         self.report.metric_points += len(points)
-        sent_anything |= bool(points)
         artifacts = self._push_artifacts(run_id, remote_id, state["artifacts"])
         sent_anything |= artifacts != state["artifacts"]
         finished = run.info.status in ("FINISHED", "FAILED", "KILLED")

@@ -1,0 +1,124 @@
+"""Issue 6's figures: merge and push-mlflow throughput for a 1,000-run file.
+
+The file: 1,000 runs x (10 params, 5 tags, 5 metrics x 100 steps, one small artifact) =
+500,000 metric points. Merge is timed into an empty file and again into a file that already
+holds everything (the idempotent no-op). Push goes to a real ``mlflow server`` started here on
+127.0.0.1 with a temporary SQLite backend; it is timed once (pushing again is the no-op row).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from harness import Row, Timer, workload
+
+RUNS = 1000
+STEPS = 100
+METRICS = 5
+
+
+def _build(ctx, path, runs: int) -> int:
+    from lighttrack import LighttrackClient, Metric, Param, RunTag
+
+    client = LighttrackClient(str(path))
+    exp = client.create_experiment("sync-bench")
+    now = time.time_ns() // 1_000_000
+    with ctx.progress(runs, f"building a {runs:,}-run file") as bar:
+        for i in range(runs):
+            run_id = client.create_run(exp, start_time=now + i, run_name=f"run-{i:05d}").info.run_id
+            client.log_batch(
+                run_id,
+                params=[Param(f"p{j}", str(i * j)) for j in range(10)],
+                tags=[RunTag(f"t{j}", f"v{i % 7}") for j in range(5)],
+                metrics=[Metric(f"m{k}", 1.0 / (s + 1) + k, now + s, s) for k in range(METRICS) for s in range(STEPS)],
+            )
+            client.log_text(run_id, f"run {i}\n", "notes.txt")
+            client.set_terminated(run_id)
+            bar.advance()
+    from lighttrack.store import close_all
+
+    close_all()
+    return runs * METRICS * STEPS
+
+
+@workload("sync", title="merge / push-mlflow (1,000 runs)", order=95, repeat=3, rows=[
+    Row("merge_runs", "merge a 1,000-run file into an empty one", "runs/s", better="higher"),
+    Row("merge_points", "  the same, metric points", "points/s", better="higher"),
+    Row("merge_again", "merge the same file again (no-op)", "s"),
+    Row("push_runs", "push-mlflow a 1,000-run file to a local server", "runs/s", better="higher"),
+    Row("push_points", "  the same, metric points", "points/s", better="higher"),
+    Row("push_again", "push-mlflow again (nothing new)", "s"),
+])
+def sync_throughput(ctx):
+    from lighttrack import sync
+    from lighttrack.store import close_all
+
+    runs = ctx.size(RUNS, 100)
+    source = ctx.tempdir() / "source.db"
+    points = _build(ctx, source, runs)
+    for _ in range(ctx.repeat):
+        target = ctx.tempdir() / "target.db"
+        with Timer() as t:
+            report = sync.merge(source, into=target)
+        ctx.record("merge_runs", report.runs_added / t.seconds)
+        ctx.record("merge_points", report.metric_points / t.seconds)
+        with Timer() as again:
+            sync.merge(source, into=target)
+        ctx.record("merge_again", again.seconds)
+        close_all()
+        ctx.drop(target.parent)
+    if importlib.util.find_spec("mlflow") is None:
+        ctx.note("push_runs", "mlflow not installed: pip install 'lighttrack[mlflow]'")
+        return
+    with _server(ctx) as uri:
+        from lighttrack.sync.mlflow_push import push_mlflow
+
+        with Timer() as t:
+            report = push_mlflow(uri, source=str(source))
+        ctx.record("push_runs", report.runs_created / t.seconds)
+        ctx.record("push_points", points / t.seconds)
+        with Timer() as again:
+            push_mlflow(uri, source=str(source))
+        ctx.record("push_again", again.seconds)
+    close_all()
+
+
+class _server:
+    """``mlflow server`` on a free loopback port with a temporary backend, for one workload."""
+
+    def __init__(self, ctx) -> None:
+        self.folder = ctx.tempdir()
+
+    def __enter__(self) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+             "--backend-store-uri", f"sqlite:///{self.folder / 'backend.db'}",
+             "--artifacts-destination", str(self.folder / "artifacts")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+        )
+        uri = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(uri + "/health", timeout=2).read()
+                return uri
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.proc.kill()
+                    raise RuntimeError("mlflow server did not start") from None
+                time.sleep(0.5)
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        shutil.rmtree(self.folder, ignore_errors=True)
