@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
         )
     },
     "register_model": "lighttrack.models.logged",
+    "run": "lighttrack.projects.running",
     "autolog": "lighttrack.autologging",
     "set_tracking_uri": "lighttrack.config",
     "get_tracking_uri": "lighttrack.config",

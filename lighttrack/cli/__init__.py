@@ -46,6 +46,9 @@ def _register() -> None:
     cli.add_command(maintenance.gc)
     cli.add_command(maintenance.info)
     cli.add_command(demo.demo)
+    from lighttrack.cli import projects
+
+    cli.add_command(projects.run)
     cli.add_command(sync.merge)
     cli.add_command(sync.export)
     cli.add_command(sync.backup)
