@@ -15,7 +15,7 @@ from typing import Any
 from lighttrack import artifact_formats
 from lighttrack.config import resolve_path
 from lighttrack.entities import (
-    Experiment, FileInfo, LifecycleStage, Metric, MetricSummary, Page, Param, Run, RunInfo,
+    Experiment, FileInfo, LifecycleStage, Metric, MetricSummary, Page, Param, Run, RunData, RunInfo,
     RunStatus, RunTag, ViewType,
 )
 from lighttrack.errors import InvalidArgument, NotFound
@@ -114,7 +114,7 @@ class LighttrackClient(RegistryMixin):
             tags=checked, pid=os.getpid(),
         )
         self.store.writer.watch(info.run_id)
-        return self.get_run(info.run_id)
+        return Run(info=info, data=RunData(tags=checked))
 
     def get_run(self, run_id: str) -> Run:
         return run_store.get(self._conn, str(run_id))

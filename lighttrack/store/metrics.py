@@ -35,12 +35,20 @@ def append(
     steps: Sequence[int],
     timestamps: Sequence[int],
     values: Sequence[float],
+    key_ids: dict[str, int] | None = None,
 ) -> None:
-    """Add points to a series. Call inside a write transaction; inputs are already validated."""
+    """Add points to a series. Call inside a write transaction; inputs are already validated.
+
+    ``key_ids`` caches metric-name ids across calls; its owner must clear it if the
+    transaction rolls back (an id inserted by a rolled-back transaction does not exist)."""
     count = len(values)
     if not count:
         return
-    kid = key_id(conn, key, create=True)
+    kid = key_ids.get(key) if key_ids is not None else None
+    if kid is None:
+        kid = key_id(conn, key, create=True)
+        if key_ids is not None:
+            key_ids[key] = kid
     tail = conn.execute(
         "SELECT id, seq, count FROM metric_chunks WHERE run_id = ? AND key_id = ? ORDER BY seq DESC LIMIT ?",
         (run_pk, kid, _MAX_OPEN),

@@ -87,7 +87,13 @@ def create(
              f"lighttrack:/runs/{uid}/artifacts"),
         )
         write_tags(conn, cur.lastrowid, tags or {})
-    return get_info(conn, uid)
+        (experiment_uuid,) = conn.execute("SELECT uuid FROM experiments WHERE id = ?", (exp_pk,)).fetchone()
+    # Built from what was just written: re-reading it would cost a query per run created.
+    return RunInfo(
+        run_id=uid, experiment_id=experiment_uuid, run_name=run_name, user_id=user_id, status=status,
+        start_time=start, end_time=None, artifact_uri=f"lighttrack:/runs/{uid}/artifacts",
+        lifecycle_stage=LifecycleStage.ACTIVE,
+    )
 
 
 def get_info(conn: sqlite3.Connection, run_id: str) -> RunInfo:
@@ -150,7 +156,7 @@ def update(
     status: str | None = None,
     end_time: int | None = None,
     run_name: str | None = None,
-) -> RunInfo:
+) -> None:
     if status is not None and status not in RunStatus.ALL:
         raise InvalidArgument(f"run status must be one of {', '.join(RunStatus.ALL)}, not {status!r}")
     pk = run_pk(conn, run_id)
@@ -162,7 +168,6 @@ def update(
         if run_name is not None:
             conn.execute("UPDATE runs SET name = ? WHERE id = ?", (run_name, pk))
             write_tags(conn, pk, {"mlflow.runName": run_name})
-    return get_info(conn, run_id)
 
 
 def set_lifecycle(conn: sqlite3.Connection, run_id: str, stage: str) -> None:

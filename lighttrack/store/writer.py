@@ -41,6 +41,7 @@ class MetricWriter:
         self._closed = False
         self._error: BaseException | None = None
         self._run_pks: dict[str, int] = {}
+        self._key_ids: dict[str, int] = {}
         self._last_heartbeat = 0.0
         self._thread = threading.Thread(target=self._loop, name="lighttrack-writer", daemon=True)
         self._thread.start()
@@ -89,6 +90,8 @@ class MetricWriter:
                 self._write_batch(batch)
             except BaseException as exc:
                 self._error = exc
+                self._key_ids.clear()  # ids from a rolled-back transaction must not be reused
+                self._run_pks.clear()
                 raise
             # Only now drop them: a failed write keeps the points for the next attempt.
             del points[:count]
@@ -107,7 +110,7 @@ class MetricWriter:
                 pk = self._run_pks.get(run_id)
                 if pk is None:
                     pk = self._run_pks[run_id] = run_store.run_pk(conn, run_id)
-                metric_store.append(conn, pk, key, steps, timestamps, values)
+                metric_store.append(conn, pk, key, steps, timestamps, values, self._key_ids)
 
     def close(self) -> None:
         self._closed = True
