@@ -54,9 +54,9 @@ class MetricWriter:
             self._wake.set()
 
     def watch(self, run_id: str) -> None:
-        """Keep this run's heartbeat fresh while it is RUNNING in this process."""
+        """Keep this run's heartbeat fresh while it is RUNNING in this process. (No wake-up:
+        a run is created with a fresh heartbeat, so the next regular round is soon enough.)"""
         self.heartbeat_runs.add(run_id)
-        self._wake.set()
 
     def unwatch(self, run_id: str) -> None:
         self.heartbeat_runs.discard(run_id)
