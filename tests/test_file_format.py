@@ -203,3 +203,18 @@ def test_a_schema_1_file_with_runs_upgrades_and_keeps_them(tmp_path):
     assert run.info.run_name == "old-run" and run.data.params == {"lr": "0.1"}
     client.create_registered_model("now-possible")
     assert len(list(tmp_path.glob("v1.db.schema1-*.bak"))) == 1
+
+
+def test_a_lighttrack_header_over_garbage_is_refused_untouched(tmp_path):
+    """Our own header, a page count the header does not vouch for, then noise."""
+    good = tmp_path / "good.db"
+    LighttrackClient(good).create_experiment("e")
+    close_all()
+    header = bytearray(good.read_bytes()[:100])
+    header[28:32] = bytes(4)
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(bytes(header) + bytes(range(256)) * 32)
+    before = digest(bad)
+    with pytest.raises(FileError, match="damaged"):
+        LighttrackClient(bad)
+    assert digest(bad) == before

@@ -126,9 +126,14 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     URI mode, so that ``ATTACH 'file:...?mode=ro'`` works on it (merge reads its source so).
     """
     uri = file_uri(path, mode="ro") if readonly else file_uri(path)
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+            raise FileError(f"cannot open {path}: {exc}") from None
+        raise FileError(f"{path} is damaged ({exc}); it was left untouched") from None
     return conn
 
 
