@@ -54,6 +54,9 @@ def _register() -> None:
     cli.add_command(sync.backup)
     cli.add_command(sync.import_mlflow)
     cli.add_command(sync.push_mlflow)
+    from lighttrack.cli import ui
+
+    cli.add_command(ui.ui)
 
 
 _register()

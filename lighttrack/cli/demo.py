@@ -90,6 +90,7 @@ def demo(ctx: click.Context) -> None:
     )
     db = "" if tracking_uri is None else f" --db {tracking_uri}"
     click.echo("Look at them with:")
+    click.echo(f"  lighttrack{db} ui")
     click.echo(f"  lighttrack{db} runs list -x {EXPERIMENT} --order-by 'metrics.cv_accuracy DESC'")
     click.echo(f"  lighttrack{db} runs show {found[0].info.run_id[:8]}")
     click.echo(f"  lighttrack{db} runs compare {found[0].info.run_id[:8]} {found[-1].info.run_id[:8]}")

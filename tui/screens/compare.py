@@ -1,0 +1,404 @@
+"""Compare 2+ runs: params and metrics side by side (differences highlighted, equal rows
+hideable, the best value of each metric starred), overlaid metric charts with a legend, and
+a scatter of any param or metric against another."""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, OptionList, Select, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from lighttrack.entities import Run
+
+from tui.adapter import CompareData, RunQuery
+from tui.format import duration, ellipsize, number, status_text, when
+from tui.messages import CompareLoaded, ScatterRunsLoaded, SeriesLoaded
+from tui.screens.base import DataScreen
+from tui.series import next_axis, next_smoothing
+from tui.widgets.chart import Legend, MetricChart, ScatterChart
+from tui.widgets.tables import Column, KeyTable
+
+LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|mape|perplexity|latency|time|duration|wer|cer|regret",
+                             re.IGNORECASE)
+SECTION = "§"
+
+
+def lower_is_better(key: str) -> bool:
+    """Which way a metric improves, guessed from its name (b flips it in the table)."""
+    return bool(LOWER_IS_BETTER.search(key))
+
+
+def value_of(run: Run, field: str) -> object:
+    """A run's value for a scatter/compare field: ``metrics.k``, ``params.k``, ``attr.duration``."""
+    kind, key = field.split(".", 1)
+    if kind == "metrics":
+        return run.data.metrics.get(key)
+    if kind == "params":
+        return run.data.params.get(key)
+    if kind == "tags":
+        return run.data.tags.get(key)
+    info = run.info
+    if key == "duration":
+        return (info.end_time - info.start_time) / 1000 if info.end_time and info.start_time else None
+    if key == "start":
+        return info.start_time / 1000 if info.start_time else None
+    return None
+
+
+def field_choices(runs: list[Run]) -> list[tuple[str, str]]:
+    metrics = sorted({k for run in runs for k in run.data.metrics})
+    params = sorted({k for run in runs for k in run.data.params})
+    return ([(f"metric: {k}", f"metrics.{k}") for k in metrics] + [(f"param: {k}", f"params.{k}") for k in params]
+            + [("duration (s)", "attr.duration")])
+
+
+class CompareScreen(DataScreen):
+    AUTO_FOCUS = "#compare-table"
+    BINDINGS = [
+        Binding("h", "hide_equal", "Hide equal", id="compare.hide_equal",
+                tooltip="Show only the rows whose values differ between the runs"),
+        Binding("b", "flip_best", "Flip best", id="compare.flip_best",
+                tooltip="Flip whether lower or higher is better for the highlighted metric"),
+        Binding("x", "axis", "X axis", id="compare.axis", tooltip="Cycle the x axis: step, relative time, wall time"),
+        Binding("s", "smoothing", "Smooth", id="compare.smoothing", tooltip="Cycle the smoothing of the chart lines"),
+        Binding("l", "log", "Log y", id="compare.log", tooltip="Toggle a log scale for the y axis"),
+        Binding("1", "tab('table')", "Table", id="compare.tab.table", show=False, tooltip="Show the table"),
+        Binding("2", "tab('charts')", "Charts", id="compare.tab.charts", show=False, tooltip="Show the charts"),
+        Binding("3", "tab('scatter')", "Scatter", id="compare.tab.scatter", show=False, tooltip="Show the scatter"),
+    ]
+
+    def __init__(self, run_ids: list[str]) -> None:
+        super().__init__()
+        self.run_ids = list(run_ids)
+        self.data: CompareData | None = None
+        self.hide_equal = False
+        self.flipped: set[str] = set()
+        self.metric_key: str | None = None
+        self.axis = "step"
+        self.smoothing = 0.0
+        self.log_y = False
+
+    @property
+    def screen_name(self) -> str:  # type: ignore[override]
+        return f"Compare · {len(self.run_ids)} runs"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="compare-tabs"):
+            with TabPane("Table", id="tab-table"):
+                yield KeyTable(id="compare-table")
+                yield Static(id="compare-status", classes="status-line")
+            with TabPane("Charts", id="tab-charts"):
+                with Horizontal():
+                    yield OptionList(id="compare-metrics")
+                    with Vertical():
+                        yield MetricChart(id="compare-chart", empty_text="choose a metric on the left")
+                        yield Legend(id="compare-legend")
+            with TabPane("Scatter", id="tab-scatter"):
+                yield from scatter_widgets("compare")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = self.screen_name
+        self.query_one("#compare-tabs").loading = True
+        self.reload()
+
+    def reload(self, live: bool = False) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False, description="Loading runs to compare")
+    def load(self) -> None:
+        data = self.adapter.compare(self.run_ids)
+        if not get_current_worker().is_cancelled:
+            self.post_message(CompareLoaded(data))
+
+    def on_compare_loaded(self, message: CompareLoaded) -> None:
+        before = self.data
+        self.data = message.data
+        self.query_one("#compare-tabs").loading = False
+        self.load_finished()
+        self._table()
+        self._metric_list()
+        fill_scatter_selects(self, "compare", self.data.runs)
+        draw_scatter(self, "compare", self.data.runs)
+        if self.metric_key is not None:
+            counts = lambda d: [d.summaries[r.info.run_id].get(self.metric_key).count  # noqa: E731
+                                if d.summaries[r.info.run_id].get(self.metric_key) else 0 for r in d.runs]
+            if before is None or counts(before) != counts(self.data):
+                self.load_series(self.metric_key)
+
+    # --------------------------------------------------------------------- table
+    def _rows(self) -> list[tuple[str, str, list[object]]]:
+        """(section, label, values per run) for every row the table can show."""
+        data = self.data
+        assert data is not None
+        runs = data.runs
+        rows: list[tuple[str, str, list[object]]] = [
+            ("run", "name", [r.info.run_name for r in runs]),
+            ("run", "status", [r.info.status for r in runs]),
+            ("run", "experiment", [data.experiment_names.get(r.info.experiment_id, "") for r in runs]),
+            ("run", "start", [when(r.info.start_time) for r in runs]),
+            ("run", "duration", [duration(r.info.start_time, r.info.end_time, r.info.status) for r in runs]),
+            ("run", "user", [r.info.user_id for r in runs]),
+        ]
+        for key in sorted({k for r in runs for k in r.data.params}):
+            rows.append(("params", key, [r.data.params.get(key) for r in runs]))
+        for key in sorted({k for s in data.summaries.values() for k in s}):
+            values = []
+            for r in runs:
+                summary = data.summaries[r.info.run_id].get(key)
+                values.append(summary.value if summary else None)
+            rows.append(("metrics", key, values))
+        for key in sorted({k for r in runs for k in r.data.tags if not k.startswith("mlflow.")}):
+            rows.append(("tags", key, [r.data.tags.get(key) for r in runs]))
+        return rows
+
+    def _table(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        table = self.query_one("#compare-table", KeyTable)
+        n = len(data.runs)
+        width = max(10, min(20, (self.size.width - 26) // max(n, 1) - 2))
+        columns = [Column("key", "", 22)] + [
+            Column(f"run{i}", ellipsize(r.info.run_name, width), width) for i, r in enumerate(data.runs)]
+        rows = []
+        differing = 0
+        section = None
+        for kind, label, values in self._rows():
+            distinct = {repr(v) for v in values}
+            differs = len(distinct) > 1
+            differing += differs
+            if self.hide_equal and not differs and kind != "run":
+                continue
+            if kind != section:
+                section = kind
+                rows.append((f"{SECTION}{kind}", [Text(f"── {kind}", style="bold dim")] + [Text("")] * n))
+            best = self._best(label, values) if kind == "metrics" else None
+            cells: list[Text] = [Text(("≠ " if differs else "  ") + ellipsize(label, 20),
+                                      style="bold" if differs else "dim")]
+            for i, value in enumerate(values):
+                if kind == "metrics":
+                    shown = number(value, 6) if value is not None else "–"
+                else:
+                    shown = "–" if value is None else str(value)
+                style = "yellow" if differs else "dim"
+                if kind == "run" and label == "status" and value:
+                    cell = status_text(str(value))
+                elif best is not None and i in best:
+                    cell = Text(ellipsize("★ " + shown, width), style="bold green")
+                else:
+                    cell = Text(ellipsize(shown, width), style=style)
+                cells.append(cell)
+            rows.append((f"{kind}.{label}", cells))
+        table.fill(columns, rows)
+        hidden = " · equal rows hidden (h)" if self.hide_equal else " · h hides equal rows"
+        self.query_one("#compare-status", Static).update(Text(
+            f"{n} runs · {differing} differing rows · ★ best (b flips lower/higher for the metric){hidden}"))
+
+    def _best(self, key: str, values: list[object]) -> set[int] | None:
+        numbers = [(i, v) for i, v in enumerate(values) if isinstance(v, float) and v == v]
+        if len(numbers) < 2:
+            return None
+        lower = lower_is_better(key) != (key in self.flipped)
+        target = min(v for _, v in numbers) if lower else max(v for _, v in numbers)
+        return {i for i, v in numbers if v == target}
+
+    def action_hide_equal(self) -> None:
+        self.hide_equal = not self.hide_equal
+        self._table()
+
+    def action_flip_best(self) -> None:
+        key = self.query_one("#compare-table", KeyTable).cursor_key or ""
+        if not key.startswith("metrics."):
+            self.notify("move to a metric row first", severity="warning")
+            return
+        self.flipped ^= {key.split(".", 1)[1]}
+        self._table()
+
+    # -------------------------------------------------------------------- charts
+    def _metric_list(self) -> None:
+        data = self.data
+        assert data is not None
+        keys = sorted({k for s in data.summaries.values() for k in s})
+        options = self.query_one("#compare-metrics", OptionList)
+        if [o.id for o in options.options] == keys:
+            return
+        options.clear_options()
+        options.add_options([Option(ellipsize(k, 22), id=k) for k in keys])
+        if keys:
+            options.highlighted = 0 if self.metric_key not in keys else keys.index(self.metric_key)
+
+    @on(OptionList.OptionHighlighted, "#compare-metrics")
+    def metric_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        key = event.option.id
+        if key and key != self.metric_key:
+            self.metric_key = key
+            self.load_series(key)
+
+    @work(thread=True, exclusive=True, group="series", exit_on_error=False, description="Reading the metric")
+    def load_series(self, key: str) -> None:
+        data = self.data
+        if data is None:
+            return
+        series = []
+        for i, run in enumerate(data.runs):
+            if key in data.summaries[run.info.run_id]:
+                series.append(self.adapter.metric_series(run.info.run_id, key, run.info.run_name, i))
+            if get_current_worker().is_cancelled:
+                return
+        self.post_message(SeriesLoaded("compare-chart", key, series))
+
+    def on_series_loaded(self, message: SeriesLoaded) -> None:
+        if message.key != self.metric_key:
+            return
+        chart = self.query_one("#compare-chart", MetricChart)
+        chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y)
+        chart.show(message.series)
+        chart.border_title = ellipsize(message.key, 40)
+        self._legend()
+
+    def _legend(self) -> None:
+        chart = self.query_one("#compare-chart", MetricChart)
+        chart.border_subtitle = chart.options_text
+        data = self.data
+        entries = [(run.info.run_name, i) for i, run in enumerate(data.runs)] if data else []
+        missing = {s.label for s in chart.series}
+        note = ""
+        absent = [name for name, _ in entries if name not in missing]
+        if absent:
+            note = f"no {self.metric_key}: {', '.join(absent[:3])}"
+        self.query_one("#compare-legend", Legend).show([e for e in entries if e[0] in missing], note)
+
+    def _apply_options(self) -> None:
+        chart = self.query_one("#compare-chart", MetricChart)
+        chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y)
+        self._legend()  # the chart's subtitle shows the options
+
+    def action_axis(self) -> None:
+        self.axis = next_axis(self.axis)
+        self._apply_options()
+
+    def action_smoothing(self) -> None:
+        self.smoothing = next_smoothing(self.smoothing)
+        self._apply_options()
+
+    def action_log(self) -> None:
+        self.log_y = not self.log_y
+        self._apply_options()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#compare-tabs", TabbedContent).active = f"tab-{tab}"
+        target = {"table": "#compare-table", "charts": "#compare-metrics", "scatter": "#compare-x"}[tab]
+        self.query_one(target).focus()
+
+    @on(Select.Changed)
+    def axis_changed(self, event: Select.Changed) -> None:
+        if self.data is not None:
+            draw_scatter(self, "compare", self.data.runs)
+
+
+# ------------------------------------------------------------------------- scatter
+def scatter_widgets(prefix: str) -> ComposeResult:
+    with Horizontal(classes="scatter-axes"):
+        yield Static("x", classes="axis-label")
+        yield Select([], id=f"{prefix}-x", prompt="x: param or metric", allow_blank=True)
+        yield Static("y", classes="axis-label")
+        yield Select([], id=f"{prefix}-y", prompt="y: param or metric", allow_blank=True)
+    yield ScatterChart(id=f"{prefix}-scatter")
+    yield Legend(id=f"{prefix}-scatter-legend")
+
+
+def fill_scatter_selects(screen: DataScreen, prefix: str, runs: list[Run]) -> None:
+    choices = field_choices(runs)
+    values = [v for _, v in choices]
+    for which, default in (("x", 0), ("y", 1)):
+        select = screen.query_one(f"#{prefix}-{which}", Select)
+        current = select.value
+        if getattr(select, "_lt_choices", None) == values:
+            continue
+        select._lt_choices = values  # type: ignore[attr-defined]
+        select.set_options([(ellipsize(label, 30), value) for label, value in choices])
+        if current in values:
+            select.value = current
+        elif values:
+            # default: a param against the first metric reads best ("does lr matter for acc?")
+            params = [v for v in values if v.startswith("params.")]
+            metrics = [v for v in values if v.startswith("metrics.")]
+            pick = (params or values)[0] if which == "x" else (metrics or values)[0]
+            select.value = pick
+
+
+def draw_scatter(screen: DataScreen, prefix: str, runs: list[Run]) -> None:
+    x = screen.query_one(f"#{prefix}-x", Select).value
+    y = screen.query_one(f"#{prefix}-y", Select).value
+    chart = screen.query_one(f"#{prefix}-scatter", ScatterChart)
+    legend = screen.query_one(f"#{prefix}-scatter-legend", Legend)
+    if not isinstance(x, str) or not isinstance(y, str):
+        chart.show([], "", "")
+        legend.show([], "choose x and y above")
+        return
+    many = len(runs) > 10
+    points = [(run.info.run_name, value_of(run, x), value_of(run, y), 0 if many else i) for i, run in enumerate(runs)]
+    chart.show(points, x.split(".", 1)[-1], y.split(".", 1)[-1])
+    shown = len(chart.points)
+    if many:
+        legend.show([], f"{shown} of {len(runs)} runs have both values")
+    else:
+        legend.show([(name, c) for name, a, b, c in points if a is not None and b is not None],
+                    f"{len(runs) - shown} run(s) lack a value" if shown < len(runs) else "")
+
+
+class ScatterScreen(DataScreen):
+    """A param or metric against another over every run the runs table's filter matches
+    (up to 2,000), one dot per run."""
+
+    CAP = 2000
+
+    def __init__(self, query: RunQuery) -> None:
+        super().__init__()
+        self.run_query = query
+        self.runs: list[Run] = []
+
+    screen_name = "Scatter"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="scatter-title", classes="status-line")
+        yield from scatter_widgets("runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = self.screen_name
+        self.query_one("#runs-scatter").loading = True
+        self.reload()
+
+    def reload(self, live: bool = False) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="scatter", exit_on_error=False, description="Loading runs")
+    def load(self) -> None:
+        runs = self.adapter.runs_for_scatter(self.run_query, self.CAP)
+        if not get_current_worker().is_cancelled:
+            self.post_message(ScatterRunsLoaded(runs))
+
+    def on_scatter_runs_loaded(self, message: ScatterRunsLoaded) -> None:
+        self.runs = message.runs
+        self.query_one("#runs-scatter").loading = False
+        text = f"{len(self.runs):,} runs" + (f" (the first {self.CAP:,})" if len(self.runs) >= self.CAP else "")
+        if self.run_query.filter_text:
+            text += f" matching {self.run_query.filter_text}"
+        self.query_one("#scatter-title", Static).update(Text(ellipsize(text, 200)))
+        fill_scatter_selects(self, "runs", self.runs)
+        draw_scatter(self, "runs", self.runs)
+
+    @on(Select.Changed)
+    def axis_changed(self, event: Select.Changed) -> None:
+        draw_scatter(self, "runs", self.runs)

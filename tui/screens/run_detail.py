@@ -1,0 +1,404 @@
+"""Run detail: overview, params, metrics (last/min/max/steps) with a chart of each, tags,
+artifacts with a preview, and logged models with their signature and registered versions."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tree
+from textual.worker import get_current_worker
+
+from tui.adapter import NOTE_TAG, PARENT_TAG, RunDetail
+from tui.format import duration, ellipsize, number, size_text, status_text, when
+from tui.messages import ActionDone, ArtifactLoaded, RunDetailLoaded, SeriesLoaded
+from tui.screens.base import DataScreen
+from tui.screens.dialogs import PromptDialog, TagEditor
+from tui.series import next_axis, next_smoothing
+from tui.widgets.chart import MetricChart
+from tui.widgets.preview import PREVIEW_LIMIT, ArtifactPreview
+from tui.widgets.tables import Column, KeyTable
+
+TABS = ("overview", "params", "metrics", "charts", "tags", "artifacts", "models")
+GRID_CHARTS = 24
+
+
+class RunDetailScreen(DataScreen):
+    AUTO_FOCUS = "#metrics-table"
+    BINDINGS = [
+        Binding("x", "axis", "X axis", id="run.axis", tooltip="Cycle the chart's x axis: step, relative time, wall time"),
+        Binding("s", "smoothing", "Smooth", id="run.smoothing", tooltip="Cycle the chart smoothing (moving average)"),
+        Binding("l", "log", "Log y", id="run.log", tooltip="Toggle a log scale for the chart's y axis"),
+        Binding("e", "describe", "Describe", id="run.describe", tooltip="Edit the run's description"),
+        Binding("t", "tags", "Tags", id="run.tags", tooltip="Edit the run's tags"),
+        Binding("r", "rename", "Rename", id="run.rename", tooltip="Rename the run"),
+        Binding("P", "parent", "Parent", id="run.parent", tooltip="Open the parent run"),
+        *[Binding(str(i + 1), f"tab('{tab}')", tab.title(), id=f"run.tab.{tab}", show=False,
+                  tooltip=f"Show the {tab} tab") for i, tab in enumerate(TABS)],
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.detail: RunDetail | None = None
+        self.metric_key: str | None = None
+        self.artifact_paths: list[str] | None = None
+        self.grid_keys: list[str] = []
+        self.axis = "step"
+        self.smoothing = 0.0
+        self.log_y = False
+        self.preview_path: str | None = None
+
+    @property
+    def screen_name(self) -> str:  # type: ignore[override]
+        name = self.detail.run.info.run_name if self.detail else self.run_id[:8]
+        return f"Run · {ellipsize(name, 40)}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="run-title")
+        with TabbedContent(id="run-tabs", initial="tab-metrics"):
+            with TabPane("Overview", id="tab-overview"):
+                with VerticalScroll():
+                    yield Static(id="run-info")
+                    yield Static(id="run-description")
+            with TabPane("Params", id="tab-params"):
+                yield KeyTable(id="params-table")
+            with TabPane("Metrics", id="tab-metrics"):
+                with Vertical():
+                    yield KeyTable(id="metrics-table")
+                    yield MetricChart(id="metric-chart", empty_text="no metric logged")
+            with TabPane("Charts", id="tab-charts"):
+                yield VerticalScroll(Grid(id="charts-grid"), id="charts-scroll")
+            with TabPane("Tags", id="tab-tags"):
+                yield KeyTable(id="tags-table")
+            with TabPane("Artifacts", id="tab-artifacts"):
+                with Horizontal():
+                    yield Tree("artifacts", id="artifact-tree")
+                    yield ArtifactPreview(id="artifact-preview")
+            with TabPane("Models", id="tab-models"):
+                with VerticalScroll():
+                    yield Static(id="models-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = self.screen_name
+        self.query_one("#run-tabs").loading = True
+        self.query_one("#metric-chart", MetricChart).border_title = "metric"
+        self.query_one("#artifact-tree", Tree).show_root = False
+        self.reload()
+
+    def reload(self, live: bool = False) -> None:
+        self.load(live)
+
+    @work(thread=True, exclusive=True, group="run", exit_on_error=False, description="Loading the run")
+    def load(self, live: bool) -> None:
+        detail = self.adapter.run_detail(self.run_id)
+        if not get_current_worker().is_cancelled:
+            self.post_message(RunDetailLoaded(detail, live))
+
+    def on_run_detail_loaded(self, message: RunDetailLoaded) -> None:
+        before = self.detail
+        detail = self.detail = message.detail
+        self.query_one("#run-tabs").loading = False
+        self.load_finished()
+        if self.app.screen is self:
+            self.app.sub_title = self.screen_name
+        self._title(detail)
+        self._overview(detail)
+        self._params(detail)
+        self._metrics(detail)
+        self._tags(detail)
+        self._artifacts(detail)
+        self._models(detail)
+        # Live: a series that grew is read again, so a RUNNING run's chart grows.
+        if self.metric_key and before is not None:
+            old = {s.key: s.count for s in before.summaries}
+            new = {s.key: s.count for s in detail.summaries}
+            if old.get(self.metric_key) != new.get(self.metric_key):
+                self.load_series("metric-chart", [self.metric_key])
+            if self.grid_keys and any(old.get(k) != new.get(k) for k in self.grid_keys):
+                self.load_series("grid", self.grid_keys)
+
+    # ----------------------------------------------------------------- the parts
+    def _title(self, detail: RunDetail) -> None:
+        info = detail.run.info
+        text = Text()
+        text.append(ellipsize(info.run_name, 40), style="bold")
+        text.append("  ")
+        text.append_text(status_text(info.status))
+        text.append(f"  {ellipsize(detail.experiment_name, 24)} · {when(info.start_time)}"
+                    f" · {duration(info.start_time, info.end_time, info.status) or '–'}", style="dim")
+        if info.lifecycle_stage == "deleted":
+            text.append("  deleted", style="bold red")
+        self.query_one("#run-title", Static).update(text)
+
+    def _overview(self, detail: RunDetail) -> None:
+        run, info = detail.run, detail.run.info
+        tags = run.data.tags
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        rows = [
+            ("name", info.run_name), ("run id", Text(info.run_id, style="")), ("experiment", detail.experiment_name),
+            ("status", status_text(info.status)), ("start", when(info.start_time, True)),
+            ("end", when(info.end_time, True)), ("duration", duration(info.start_time, info.end_time, info.status)),
+            ("user", info.user_id), ("parent", detail.parent.info.run_name if detail.parent else ""),
+            ("source", tags.get("mlflow.source.name", "")), ("git commit", tags.get("mlflow.source.git.commit", "")),
+            ("git branch", tags.get("mlflow.source.git.branch", "")), ("lifecycle", info.lifecycle_stage),
+            ("artifacts", info.artifact_uri),
+            ("counts", f"{len(run.data.params)} params · {len(detail.summaries)} metrics · "
+                       f"{len(tags)} tags · {len(detail.artifacts)} artifact files"),
+        ]
+        for label, value in rows:
+            if value:
+                table.add_row(label, value if isinstance(value, Text) else Text(str(value)))
+        self.query_one("#run-info", Static).update(table)
+        note = tags.get(NOTE_TAG, "")
+        self.query_one("#run-description", Static).update(
+            Group(Text("\ndescription", style="bold"),
+                  Text(note) if note else Text("none yet: press e to write one", style="dim italic")))
+
+    def _params(self, detail: RunDetail) -> None:
+        params = detail.run.data.params
+        width = max(20, self.size.width - 34)
+        self.query_one("#params-table", KeyTable).fill(
+            [Column("key", "param", 28), Column("value", "value", width)],
+            [(key, [Text(ellipsize(key, 28)), Text(ellipsize(params[key], width))]) for key in sorted(params)])
+
+    def _metrics(self, detail: RunDetail) -> None:
+        table = self.query_one("#metrics-table", KeyTable)
+        columns = [Column("key", "metric", 20), Column("last", "last", 9), Column("min", "min", 9),
+                   Column("max", "max", 9), Column("step", "step", 7), Column("points", "points", 8)]
+        rows = [(s.key, [Text(ellipsize(s.key, 20)), Text(number(s.value), justify="right"),
+                         Text(number(s.min), justify="right"), Text(number(s.max), justify="right"),
+                         Text(f"{s.step:,}", justify="right"), Text(f"{s.count:,}", justify="right")])
+                for s in detail.summaries]
+        table.fill(columns, rows)
+        if self.metric_key is None and detail.summaries:
+            self.metric_key = detail.summaries[0].key
+            self.load_series("metric-chart", [self.metric_key])
+        elif not detail.summaries:
+            self.query_one("#metric-chart", MetricChart).show([])
+
+    def _tags(self, detail: RunDetail) -> None:
+        tags = detail.run.data.tags
+        width = max(20, self.size.width - 38)
+        keys = sorted(tags, key=lambda k: (k.startswith("mlflow."), k))
+        self.query_one("#tags-table", KeyTable).fill(
+            [Column("key", "tag", 32), Column("value", "value", width)],
+            [(k, [Text(ellipsize(k, 32), style="dim" if k.startswith("mlflow.") else ""),
+                  Text(ellipsize(tags[k], width))]) for k in keys])
+
+    def _artifacts(self, detail: RunDetail) -> None:
+        paths = [f.path for f in detail.artifacts]
+        if paths == self.artifact_paths:
+            return
+        self.artifact_paths = paths
+        tree = self.query_one("#artifact-tree", Tree)
+        tree.clear()
+        folders: dict[str, object] = {"": tree.root}
+        for info in sorted(detail.artifacts, key=lambda f: f.path):
+            parts = info.path.split("/")
+            for depth in range(1, len(parts)):
+                folder = "/".join(parts[:depth])
+                if folder not in folders:
+                    parent = folders["/".join(parts[: depth - 1])]
+                    folders[folder] = parent.add(parts[depth - 1] + "/", data=None, expand=True)  # type: ignore[attr-defined]
+            parent = folders["/".join(parts[:-1])]
+            parent.add_leaf(f"{parts[-1]}  [dim]{size_text(info.file_size)}[/dim]", data=(info.path, info.file_size))  # type: ignore[attr-defined]
+        tree.root.expand()
+        preview = self.query_one("#artifact-preview", ArtifactPreview)
+        if not paths:
+            preview.message("this run has no artifacts")
+
+    def _models(self, detail: RunDetail) -> None:
+        parts: list[object] = []
+        if not detail.models:
+            parts.append(Text("no model logged in this run", style="dim"))
+        for model in detail.models:
+            table = Table.grid(padding=(0, 2))
+            table.add_column(style="bold", no_wrap=True)
+            table.add_column(overflow="fold")
+            table.add_row("model", Text(model.path, style="bold"))
+            table.add_row("flavors", ", ".join(model.flavors) or "–")
+            table.add_row("inputs", model.inputs or "–")
+            table.add_row("outputs", model.outputs or "–")
+            if model.created:
+                table.add_row("created", model.created)
+            versions = ", ".join(
+                f"{v.name} v{v.version} ({getattr(v, 'current_stage', None) or 'None'})" for v in model.versions)
+            table.add_row("registered", versions or ("not registered" if self.adapter.has_registry else
+                                                     "the registry is not available"))
+            parts.extend([table, Text("")])
+        self.query_one("#models-text", Static).update(Group(*parts))
+
+    # -------------------------------------------------------------------- charts
+    @on(KeyTable.RowHighlighted, "#metrics-table")
+    def metric_highlighted(self, event: KeyTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        if key and key != self.metric_key:
+            self.metric_key = key
+            self.load_series("metric-chart", [key])
+
+    @work(thread=True, exclusive=True, group="series", exit_on_error=False, description="Reading the metric")
+    def load_series(self, target: str, keys: list[str]) -> None:
+        worker = get_current_worker()
+        for key in keys:
+            series = self.adapter.metric_series(self.run_id, key)
+            if worker.is_cancelled:
+                return
+            self.post_message(SeriesLoaded(target, key, [series]))
+
+    def on_series_loaded(self, message: SeriesLoaded) -> None:
+        if message.target == "metric-chart":
+            if message.key != self.metric_key:
+                return
+            chart = self.query_one("#metric-chart", MetricChart)
+        else:
+            charts = [c for c in self.query("#charts-grid MetricChart").results(MetricChart) if c.name == message.key]
+            if not charts:
+                return
+            chart = charts[0]
+        chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y)
+        chart.show(message.series)
+        chart.border_title = ellipsize(message.key, 40)
+        chart.border_subtitle = self._chart_subtitle(chart)
+
+    def _chart_subtitle(self, chart: MetricChart) -> str:
+        points = sum(len(s) for s in chart.series)
+        notes = chart.prepared.notes if chart.prepared else []
+        return f"{points:,} points · {chart.options_text}" + (f" · {len(notes)} note(s)" if notes else "")
+
+    @on(TabbedContent.TabActivated, "#run-tabs")
+    def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-charts" and self.detail is not None:
+            self._build_grid()
+
+    def _build_grid(self) -> None:
+        keys = [s.key for s in self.detail.summaries][:GRID_CHARTS] if self.detail else []
+        if keys == self.grid_keys:
+            return
+        self.grid_keys = keys
+        grid = self.query_one("#charts-grid", Grid)
+        grid.set_class(self.size.width >= 120, "-wide")
+        grid.remove_children()
+        if not keys:
+            grid.mount(Static(Text("no metric logged", style="dim")))
+            return
+        grid.mount_all([self._grid_chart(key) for key in keys])
+        self.load_series("grid", keys)
+
+    def on_resize(self) -> None:
+        self.query_one("#charts-grid", Grid).set_class(self.size.width >= 120, "-wide")
+
+    def _grid_chart(self, key: str) -> MetricChart:
+        chart = MetricChart(name=key, classes="grid-chart")
+        chart.border_title = ellipsize(key, 30)
+        return chart
+
+    def _charts(self) -> list[MetricChart]:
+        return [self.query_one("#metric-chart", MetricChart), *self.query("#charts-grid MetricChart").results(MetricChart)]
+
+    def _apply_options(self) -> None:
+        for chart in self._charts():
+            chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y)
+            chart.border_subtitle = self._chart_subtitle(chart)  # shows the options
+
+    def action_axis(self) -> None:
+        self.axis = next_axis(self.axis)
+        self._apply_options()
+
+    def action_smoothing(self) -> None:
+        self.smoothing = next_smoothing(self.smoothing)
+        self._apply_options()
+
+    def action_log(self) -> None:
+        self.log_y = not self.log_y
+        self._apply_options()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#run-tabs", TabbedContent).active = f"tab-{tab}"
+        target = {"params": "#params-table", "metrics": "#metrics-table", "tags": "#tags-table",
+                  "artifacts": "#artifact-tree", "charts": "#charts-scroll"}.get(tab)
+        if target:
+            self.query_one(target).focus()
+
+    # ----------------------------------------------------------------- artifacts
+    @on(Tree.NodeHighlighted, "#artifact-tree")
+    @on(Tree.NodeSelected, "#artifact-tree")
+    def artifact_chosen(self, event: Tree.NodeHighlighted) -> None:
+        data = event.node.data
+        if not data or data[0] == self.preview_path:
+            return
+        self.preview_path = data[0]
+        self.query_one("#artifact-preview", ArtifactPreview).loading = True
+        self.load_artifact(data[0], data[1])
+
+    @work(thread=True, exclusive=True, group="artifact", exit_on_error=False, description="Reading the artifact")
+    def load_artifact(self, path: str, size: int | None) -> None:
+        if size is not None and size > PREVIEW_LIMIT:
+            message = ArtifactLoaded(path, None, size, f"{path}: {size_text(size)}, too big to preview "
+                                     "(download it with lighttrack's download_artifacts)")
+        else:
+            message = ArtifactLoaded(path, self.adapter.read_artifact(self.run_id, path), size)
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    def on_artifact_loaded(self, message: ArtifactLoaded) -> None:
+        preview = self.query_one("#artifact-preview", ArtifactPreview)
+        preview.loading = False
+        if message.path == self.preview_path:
+            preview.show(message.path, message.data, message.size, message.note)
+
+    # ------------------------------------------------------------------- editing
+    def action_describe(self) -> None:
+        if self.detail is None:
+            return
+        current = self.detail.run.data.tags.get(NOTE_TAG, "")
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.write("describe", text)
+        self.app.push_screen(PromptDialog("Description", f"Description of {self.detail.run.info.run_name}:",
+                                          current, multiline=True), done)
+
+    def action_rename(self) -> None:
+        if self.detail is None:
+            return
+
+        def done(name: str | None) -> None:
+            if name and name.strip():
+                self.write("rename", name.strip())
+        self.app.push_screen(PromptDialog("Rename run", "New name:", self.detail.run.info.run_name), done)
+
+    def action_tags(self) -> None:
+        if self.detail is None:
+            return
+        run = self.detail.run
+        self.app.push_screen(TagEditor(self.run_id, run.info.run_name, run.data.tags),
+                             lambda changed: self.reload(live=True) if changed else None)
+
+    def action_parent(self) -> None:
+        if self.detail is None or not self.detail.run.data.tags.get(PARENT_TAG):
+            self.notify("this run has no parent run", severity="warning")
+            return
+        self.lt_app.open_run(self.detail.run.data.tags[PARENT_TAG])
+
+    @work(thread=True, group="write", exit_on_error=False, description="Saving")
+    def write(self, what: str, value: str) -> None:
+        if what == "describe":
+            self.adapter.describe_run(self.run_id, value)
+            text = "description saved"
+        else:
+            self.adapter.rename_run(self.run_id, value)
+            text = f"renamed to {value}"
+        self.post_message(ActionDone(text))
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.notify(message.text, timeout=3)
+        self.reload(live=True)

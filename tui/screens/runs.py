@@ -1,0 +1,551 @@
+"""Runs: the heart of the UI. A page of runs of the chosen experiment(s) with status, name,
+start, duration, user and chosen param/metric/tag columns; server-side sort and filter
+(the full search grammar), marks for compare, parent/child grouping, and edits.
+
+Only one page (``PAGE_SIZE`` top-level runs) is ever in the table: moving past its last row
+loads the next page through ``search_runs(page_token=...)``, so 100,000 runs cost what 100 do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.worker import get_current_worker
+
+from lighttrack.entities import Run, ViewType
+from lighttrack.errors import InvalidArgument
+
+from tui.adapter import RunQuery, RunRow, RunsPage
+from tui.format import duration, ellipsize, key_ref, number, status_text, when
+from tui.messages import ActionDone, ExperimentNamesLoaded, FilterRejected, PagePrefetched, RunsLoaded
+from tui.screens.base import DataScreen
+from tui.screens.dialogs import ChoiceDialog, ColumnChooser, ConfirmDialog, PromptDialog, TagEditor
+from tui.screens.experiments import NEXT_VIEW, VIEW_NAMES
+from tui.widgets.tables import Column, KeyTable
+
+PAGE_SIZE = 100
+CACHED_PAGES = 6
+DEFAULT_METRICS = 4
+DEFAULT_PARAMS = 4
+MARK = Text("●", style="bold dark_orange")
+
+# Attribute columns: key -> (label, width, order_by expression)
+ATTRIBUTES: dict[str, tuple[str, int, str]] = {
+    "attr.status": ("status", 8, "attributes.status"),
+    "attr.name": ("name", 22, "attributes.run_name"),
+    "attr.start": ("start", 16, "attributes.start_time"),
+    "attr.duration": ("duration", 8, "attributes.duration"),
+    "attr.user": ("user", 10, "attributes.user_id"),
+}
+OPTIONAL_ATTRIBUTES = ["attr.start", "attr.duration", "attr.user"]
+NARROW_WIDTHS = {"attr.name": 16, "attr.start": 11, "attr.duration": 8, "attr.user": 6}
+
+
+@dataclass(frozen=True)
+class Sort:
+    column: str
+    descending: bool
+
+    def order_by(self) -> str:
+        if self.column in ATTRIBUTES:
+            expr = ATTRIBUTES[self.column][2]
+        else:
+            kind, key = self.column.split(".", 1)
+            expr = key_ref(kind, key)
+        return f"{expr} {'DESC' if self.descending else 'ASC'}"
+
+
+def column_label(column: str) -> str:
+    if column in ATTRIBUTES:
+        return ATTRIBUTES[column][0]
+    return column.split(".", 1)[1]
+
+
+class FilterInput(Input):
+    """The filter box: Enter applies, Esc goes back to the table."""
+
+    BINDINGS = [
+        Binding("escape", "leave", "Back to table", id="filter.leave", tooltip="Leave the filter box"),
+    ]
+
+    def action_leave(self) -> None:
+        self.screen.query_one("#runs-table").focus()
+
+
+class RunsScreen(DataScreen):
+    AUTO_FOCUS = "#runs-table"
+    BINDINGS = [
+        Binding("space", "mark", "Mark", id="runs.mark", tooltip="Mark or unmark the run (for compare, delete...)"),
+        Binding("c", "compare", "Compare", id="runs.compare", tooltip="Compare the marked runs side by side"),
+        Binding("slash", "filter", "Filter", id="runs.filter",
+                tooltip="Type a search filter, e.g. metrics.acc > 0.9 and params.lr = '0.01'"),
+        Binding("s", "sort", "Sort", id="runs.sort", tooltip="Sort by a column (on the server, over every page)"),
+        Binding("S", "reverse", "Reverse", id="runs.reverse", tooltip="Reverse the sort order"),
+        Binding("C", "columns", "Columns", id="runs.columns", tooltip="Choose the param, metric and tag columns"),
+        Binding("g", "group", "Group", id="runs.group", tooltip="Group child runs under their parent run"),
+        Binding("p", "scatter", "Scatter", id="runs.scatter",
+                tooltip="Scatter plot of a param or metric against another over the filtered runs"),
+        Binding("r", "rename", "Rename", id="runs.rename", tooltip="Rename the run"),
+        Binding("t", "tags", "Tags", id="runs.tags", tooltip="Edit the run's tags"),
+        Binding("d", "delete", "Delete", id="runs.delete", tooltip="Delete the marked runs (or this one); restorable"),
+        Binding("u", "restore", "Restore", id="runs.restore", tooltip="Restore deleted runs (press v to see them)"),
+        Binding("v", "view", "Active/deleted", id="runs.view", tooltip="Cycle between active, deleted and all runs"),
+        Binding("A", "mark_page", "Mark page", id="runs.mark_page", tooltip="Mark (or unmark) every run on this page"),
+        Binding("right_square_bracket", "page(1)", "Next page", id="runs.next_page", tooltip="Show the next page of runs"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", id="runs.prev_page",
+                tooltip="Show the previous page of runs"),
+    ]
+
+    def __init__(self, experiment_ids: list[str], names: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.experiment_ids = tuple(experiment_ids)
+        self.names = names or {}
+        self.filter_text = ""
+        self.sort: Sort | None = None
+        self.view_type = ViewType.ACTIVE_ONLY
+        self.grouped = False
+        self.tokens: list[str | None] = [None]
+        self.page_index = 0
+        self.page: RunsPage | None = None
+        self.columns: list[str] | None = None  # chosen data columns (metrics.x, params.y, tags.z)
+        self.attributes = list(OPTIONAL_ATTRIBUTES)
+        self.marked: dict[str, str] = {}
+        self.pending_cursor: int | None = None
+        self.filter_error = ""
+        self.focus_table_when_loaded = False
+        self.pages: dict[tuple[RunQuery, str | None], RunsPage] = {}  # shown and read-ahead pages
+
+    @property
+    def screen_name(self) -> str:  # type: ignore[override]
+        names = [self.names.get(i, i[:8]) for i in self.experiment_ids]
+        return "Runs · " + ellipsize(", ".join(names) or "all experiments", 50)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="filter-bar"):
+            yield Label("filter", id="filter-label")
+            yield FilterInput(placeholder="metrics.acc > 0.9 and params.lr = '0.01'   (/ to type, Enter applies)",
+                              id="filter")
+        yield Static(id="filter-error")
+        yield KeyTable(id="runs-table", pages=True, fixed_columns=3)
+        yield Static(id="runs-status", classes="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = self.screen_name
+        table = self.query_one("#runs-table", KeyTable)
+        table.loading = True
+        table.focus()
+        self.reload()
+        if any(i not in self.names for i in self.experiment_ids):
+            self.load_names()
+
+    @work(thread=True, exclusive=True, group="names", exit_on_error=False, description="Reading experiment names")
+    def load_names(self) -> None:
+        self.post_message(ExperimentNamesLoaded(self.adapter.experiment_names(self.experiment_ids)))
+
+    def on_experiment_names_loaded(self, message: ExperimentNamesLoaded) -> None:
+        self.names.update(message.names)
+        if self.app.screen is self:
+            self.app.sub_title = self.screen_name
+
+    # -------------------------------------------------------------------- loading
+    def run_query(self) -> RunQuery:
+        return RunQuery(self.experiment_ids, self.filter_text,
+                        (self.sort.order_by(),) if self.sort else (), self.view_type, self.grouped, PAGE_SIZE)
+
+    def reload(self, live: bool = False) -> None:
+        if live:
+            self.pages.clear()  # the file changed: cached pages may be stale
+        self.load_page(self.run_query(), self.tokens[self.page_index], live)
+
+    def restart(self) -> None:
+        """The query changed: back to the first page."""
+        self.tokens = [None]
+        self.page_index = 0
+        self.pending_cursor = 0
+        self.pages.clear()
+        self.busy()
+        self.reload()
+
+    def busy(self) -> None:
+        """Say "loading" in the status line; the rows stay (and keep focus) until the answer
+        comes. (Only the very first load covers the table with a loading indicator.)"""
+        self.query_one("#runs-status", Static).update(Text("loading…", style="italic"))
+
+    @work(thread=True, exclusive=True, group="runs", exit_on_error=False, description="Loading runs")
+    def load_page(self, query: RunQuery, token: str | None, live: bool) -> None:
+        worker = get_current_worker()
+        try:
+            page = self.adapter.runs_page(query, token)
+        except InvalidArgument as exc:
+            if not worker.is_cancelled:
+                self.post_message(FilterRejected(query.filter_text, exc.message))
+            return
+        if not worker.is_cancelled:
+            self.post_message(RunsLoaded(page, live))
+
+    def on_filter_rejected(self, message: FilterRejected) -> None:
+        self.query_one("#runs-table", KeyTable).loading = False
+        self.load_finished()
+        self.filter_error = message.error
+        error = self.query_one("#filter-error", Static)
+        error.update(Text(message.error))
+        error.add_class("-shown")
+        filter_box = self.query_one("#filter", Input)
+        filter_box.add_class("-error")
+        filter_box.focus()
+        self.focus_table_when_loaded = False
+        self._status()
+
+    def on_runs_loaded(self, message: RunsLoaded) -> None:
+        page = message.page
+        if page.query != self.run_query():
+            return  # an answer to a question no longer asked
+        self.page = page
+        if self.filter_error:
+            self.filter_error = ""
+            self.query_one("#filter-error", Static).remove_class("-shown")
+            self.query_one("#filter", Input).remove_class("-error")
+        if len(self.tokens) == self.page_index + 1:
+            self.tokens.append(page.next_token)
+        else:
+            self.tokens[self.page_index + 1] = page.next_token
+        if self.columns is None and page.rows:
+            self.columns = default_columns([row.run for row in page.rows])
+        self._show()
+        if self.focus_table_when_loaded:
+            self.focus_table_when_loaded = False
+            self.query_one("#runs-table", KeyTable).focus()
+        self._remember(page)
+        if page.next_token is not None and (page.query, page.next_token) not in self.pages:
+            self.prefetch(page.query, page.next_token)
+
+    def _remember(self, page: RunsPage) -> None:
+        self.pages[(page.query, page.token)] = page
+        while len(self.pages) > CACHED_PAGES:
+            self.pages.pop(next(iter(self.pages)))
+
+    @work(thread=True, exclusive=True, group="prefetch", exit_on_error=False, description="Reading ahead")
+    def prefetch(self, query: RunQuery, token: str) -> None:
+        page = self.adapter.runs_page(query, token, with_total=False)
+        if not get_current_worker().is_cancelled:
+            self.post_message(PagePrefetched(page))
+
+    def on_page_prefetched(self, message: PagePrefetched) -> None:
+        if message.page.query == self.run_query():
+            self._remember(message.page)
+
+    # ------------------------------------------------------------------ rendering
+    @property
+    def narrow(self) -> bool:
+        """Below 100 columns the fixed columns shrink so data columns still show at 80."""
+        return self.size.width < 100
+
+    def _columns(self) -> list[Column]:
+        widths = self._data_widths()
+        columns = [Column("mark", " ", 1)]
+        for key in ["attr.status", "attr.name", *self.attributes]:
+            label, width, _ = ATTRIBUTES[key]
+            if self.narrow:
+                width = NARROW_WIDTHS.get(key, width)
+            columns.append(Column(key, self._label(key, label), width))
+        for key in self.columns or []:
+            columns.append(Column(key, self._label(key, ellipsize(column_label(key), widths[key])), widths[key]))
+        return columns
+
+    def _label(self, key: str, label: str) -> str:
+        if self.sort and self.sort.column == key:
+            return f"{label} {'▼' if self.sort.descending else '▲'}"
+        return label
+
+    def _data_widths(self) -> dict[str, int]:
+        widths = {}
+        rows = self.page.rows if self.page else []
+        for key in self.columns or []:
+            kind, name = key.split(".", 1)
+            longest = max((len(self._value(row.run, kind, name)) for row in rows), default=0)
+            widths[key] = max(6, min(16, max(len(name), longest)))
+        return widths
+
+    @staticmethod
+    def _value(run: Run, kind: str, name: str) -> str:
+        if kind == "metrics":
+            return number(run.data.metrics.get(name))
+        if kind == "params":
+            return run.data.params.get(name, "")
+        return run.data.tags.get(name, "")
+
+    def _cells(self, row: RunRow, columns: list[Column]) -> list[Text]:
+        run = row.run
+        info = run.info
+        deleted = info.lifecycle_stage == "deleted"
+        cells: list[Text] = []
+        for column in columns:
+            key = column.key
+            width = column.width or 12
+            if key == "mark":
+                cells.append(MARK if info.run_id in self.marked else Text(" "))
+            elif key == "attr.status":
+                cells.append(status_text(info.status))
+            elif key == "attr.name":
+                name = info.run_name
+                if row.depth:
+                    name = "└ " + name
+                elif row.children:
+                    name = f"{name} ({row.children})"
+                cells.append(Text(ellipsize(name, width), style="strike dim" if deleted else "bold"))
+            elif key == "attr.start":
+                cells.append(Text(when(info.start_time)[5:] if self.narrow else when(info.start_time)))
+            elif key == "attr.duration":
+                cells.append(Text(duration(info.start_time, info.end_time, info.status), justify="right"))
+            elif key == "attr.user":
+                cells.append(Text(ellipsize(info.user_id or "", width)))
+            else:
+                kind, name = key.split(".", 1)
+                value = self._value(run, kind, name)
+                cells.append(Text(ellipsize(value, width), justify="right" if kind == "metrics" else "left"))
+        return cells
+
+    def _show(self) -> None:
+        table = self.query_one("#runs-table", KeyTable)
+        table.loading = False
+        self.load_finished()
+        columns = self._columns()
+        rows = [(row.run_id, self._cells(row, columns)) for row in (self.page.rows if self.page else [])]
+        cursor = self.pending_cursor
+        if cursor == -1:
+            cursor = len(rows) - 1
+        self.pending_cursor = None
+        table.fill(columns, rows, cursor=cursor)
+        self._status()
+
+    def _status(self) -> None:
+        parts = []
+        page = self.page
+        if self.filter_error:
+            parts.append("filter not applied: fix it and press Enter")
+        if page is not None:
+            first = self.page_index * PAGE_SIZE
+            top = sum(1 for r in page.rows if r.depth == 0)
+            total = page.total if page.total is not None else 0
+            noun = "top-level runs" if self.grouped else "runs"
+            if top:
+                parts.append(f"{noun} {first + 1:,}–{first + top:,} of {total:,}")
+            else:
+                parts.append(f"no {VIEW_NAMES[self.view_type]} {noun}" + (" match" if self.filter_text else ""))
+        if self.sort:
+            parts.append(f"by {column_label(self.sort.column)} {'▼' if self.sort.descending else '▲'}")
+        if self.view_type != ViewType.ACTIVE_ONLY:
+            parts.append(f"showing {VIEW_NAMES[self.view_type]}")
+        if self.grouped:
+            parts.append("grouped")
+        if self.marked:
+            parts.append(f"{len(self.marked)} marked")
+        self.query_one("#runs-status", Static).update(Text(" · ".join(parts)))
+
+    def on_resize(self) -> None:
+        if self.page is not None:
+            self._show()
+
+    # ---------------------------------------------------------------------- paging
+    @on(KeyTable.EdgeReached, "#runs-table")
+    def edge(self, event: KeyTable.EdgeReached) -> None:
+        self.action_page(event.direction, at_edge=True)
+
+    def action_page(self, direction: int, at_edge: bool = False) -> None:
+        if direction > 0:
+            if self.page is None or self.page.next_token is None:
+                if not at_edge:
+                    self.notify("this is the last page", timeout=2)
+                return
+            self.page_index += 1
+            self.pending_cursor = 0
+        else:
+            if self.page_index == 0:
+                if not at_edge:
+                    self.notify("this is the first page", timeout=2)
+                return
+            self.page_index -= 1
+            self.pending_cursor = -1 if at_edge else 0
+        cached = self.pages.get((self.run_query(), self.tokens[self.page_index]))
+        if cached is not None:
+            # Shown at once (cached pages are dropped whenever the file changes, so it is current).
+            if cached.total is None and self.page is not None:
+                cached.total = self.page.total
+            self.post_message(RunsLoaded(cached))
+            return
+        self.busy()
+        self.reload()
+
+    # --------------------------------------------------------------------- actions
+    def _current(self) -> RunRow | None:
+        key = self.query_one("#runs-table", KeyTable).cursor_key
+        if self.page is None or key is None:
+            return None
+        return next((row for row in self.page.rows if row.run_id == key), None)
+
+    def _targets(self) -> list[tuple[str, str]]:
+        if self.marked:
+            return list(self.marked.items())
+        row = self._current()
+        return [(row.run_id, row.run.info.run_name)] if row else []
+
+    @on(KeyTable.RowSelected, "#runs-table")
+    def open_run(self, event: KeyTable.RowSelected) -> None:
+        self.lt_app.open_run(event.row_key.value)
+
+    @on(DataTable.HeaderSelected, "#runs-table")
+    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key and key != "mark":
+            self.sort_by(key, not (self.sort and self.sort.column == key and self.sort.descending))
+
+    def sort_by(self, column: str, descending: bool) -> None:
+        self.sort = Sort(column, descending)
+        self.restart()
+
+    def action_sort(self) -> None:
+        choices = [(c.key, column_label(c.key)) for c in self._columns() if c.key != "mark"]
+
+        def done(key: str | None) -> None:
+            if key:
+                numeric = key.startswith("metrics.") or key in ("attr.start", "attr.duration")
+                self.sort_by(key, numeric)
+        self.app.push_screen(ChoiceDialog("Sort by", choices, self.sort.column if self.sort else None,
+                                          "Metrics and times sort high to low first; S reverses."), done)
+
+    def action_reverse(self) -> None:
+        sort = self.sort or Sort("attr.start", True)
+        self.sort_by(sort.column, not sort.descending)
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        self.filter_text = event.value.strip()
+        self.focus_table_when_loaded = True  # (a loading table cannot take focus yet)
+        self.restart()
+
+    def action_mark(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        if row.run_id in self.marked:
+            del self.marked[row.run_id]
+        else:
+            self.marked[row.run_id] = row.run.info.run_name
+        self._show()
+        table = self.query_one("#runs-table", KeyTable)
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
+    def action_mark_page(self) -> None:
+        if self.page is None:
+            return
+        ids = {row.run_id: row.run.info.run_name for row in self.page.rows}
+        if all(i in self.marked for i in ids):
+            for i in ids:
+                self.marked.pop(i, None)
+        else:
+            self.marked.update(ids)
+        self._show()
+
+    def action_compare(self) -> None:
+        if len(self.marked) < 2:
+            self.notify("mark two or more runs with Space first", severity="warning")
+            return
+        self.lt_app.open_compare(list(self.marked))
+
+    def action_scatter(self) -> None:
+        from tui.screens.compare import ScatterScreen
+
+        self.app.push_screen(ScatterScreen(self.run_query()))
+
+    def action_columns(self) -> None:
+        fixed = [(key, f"attribute: {ATTRIBUTES[key][0]}") for key in OPTIONAL_ATTRIBUTES]
+        chosen = list(self.attributes) + list(self.columns or [])
+
+        def done(keys: list[str] | None) -> None:
+            if keys is None:
+                return
+            self.attributes = [k for k in OPTIONAL_ATTRIBUTES if k in keys]
+            self.columns = [k for k in keys if not k.startswith("attr.")]
+            self._show()
+        self.app.push_screen(ColumnChooser(self.experiment_ids, chosen, fixed), done)
+
+    def action_group(self) -> None:
+        self.grouped = not self.grouped  # the status line says "grouped"
+        self.restart()
+
+    def action_view(self) -> None:
+        self.view_type = NEXT_VIEW[self.view_type]
+        self.restart()
+
+    def action_rename(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+
+        def done(name: str | None) -> None:
+            if name and name.strip() and name.strip() != row.run.info.run_name:
+                self.write("rename", row.run_id, name.strip())
+        self.app.push_screen(PromptDialog("Rename run", "New name:", row.run.info.run_name), done)
+
+    def action_tags(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        self.app.push_screen(TagEditor(row.run_id, row.run.info.run_name, row.run.data.tags),
+                             lambda changed: self.reload() if changed else None)
+
+    def action_delete(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        names = ", ".join(name for _, name in targets[:5]) + (" ..." if len(targets) > 5 else "")
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.write("delete", [i for i, _ in targets])
+        self.app.push_screen(ConfirmDialog("Delete runs", f"Delete {len(targets)} run(s): {names}?\n"
+                                           "Restore them with u (press v to see deleted runs).", "Delete"), done)
+
+    def action_restore(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        self.write("restore", [i for i, _ in targets])
+
+    @work(thread=True, group="write", exit_on_error=False, description="Saving")
+    def write(self, what: str, *args) -> None:
+        if what == "rename":
+            self.adapter.rename_run(args[0], args[1])
+            text = f"renamed to {args[1]}"
+        elif what == "delete":
+            self.adapter.delete_runs(args[0])
+            text = f"deleted {len(args[0])} run(s)"
+        else:
+            self.adapter.restore_runs(args[0])
+            text = f"restored {len(args[0])} run(s)"
+        self.post_message(ActionDone(text))
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.notify(message.text, timeout=3)
+        if message.text.startswith(("deleted", "restored")):
+            self.marked.clear()
+        self.reload()
+
+
+def default_columns(runs: list[Run]) -> list[str]:
+    """The first few metrics and params the page's runs have, metrics first."""
+    metrics = sorted({k for run in runs for k in run.data.metrics})
+    params = sorted({k for run in runs for k in run.data.params})
+    return [f"metrics.{k}" for k in metrics[:DEFAULT_METRICS]] + [f"params.{k}" for k in params[:DEFAULT_PARAMS]]

@@ -1,0 +1,1 @@
+"""Reusable widgets: charts, the artifact preview, tables that page."""

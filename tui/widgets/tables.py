@@ -1,0 +1,121 @@
+"""DataTable helpers: a table that asks for the next page at its edges, and a refill that
+keeps the cursor on the same row (by key) without flicker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int | None = None
+
+
+class KeyTable(DataTable):
+    """A row-cursor table whose Enter shows in the footer and whose edges ask for more rows."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open", id="table.open",
+                tooltip="Open the highlighted row"),
+        # DataTable's own movement keys, kept out of the key panel (system) so that `?` shows
+        # the screen's keys first; they still work, and arrows are obvious.
+        *[Binding(key, action, description, show=False, system=True, id=f"table.{action}", tooltip=description)
+          for key, action, description in (
+              ("up", "cursor_up", "Row up"), ("down", "cursor_down", "Row down"),
+              ("left", "cursor_left", "Scroll left"), ("right", "cursor_right", "Scroll right"),
+              ("pageup", "page_up", "Page up"), ("pagedown", "page_down", "Page down"),
+              ("ctrl+home", "scroll_top", "First row"), ("ctrl+end", "scroll_bottom", "Last row"),
+              ("home", "scroll_home", "Home"), ("end", "scroll_end", "End"),
+              ("ctrl+pageup", "page_left", "Page left"), ("ctrl+pagedown", "page_right", "Page right"))],
+    ]
+
+    class EdgeReached(Message):
+        """The cursor tried to move past the last (+1) or first (-1) row."""
+
+        def __init__(self, table: "KeyTable", direction: int) -> None:
+            super().__init__()
+            self.table = table
+            self.direction = direction
+
+        @property
+        def control(self) -> "KeyTable":
+            return self.table
+
+    def __init__(self, *, pages: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("cursor_type", "row")
+        kwargs.setdefault("zebra_stripes", True)
+        super().__init__(**kwargs)
+        self.pages = pages
+
+    def action_cursor_down(self) -> None:
+        if self.pages and self.row_count and self.cursor_row >= self.row_count - 1:
+            self.post_message(self.EdgeReached(self, 1))
+            return
+        super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.pages and self.row_count and self.cursor_row <= 0:
+            self.post_message(self.EdgeReached(self, -1))
+            return
+        super().action_cursor_up()
+
+    @property
+    def cursor_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    def fill(self, columns: list[Column], rows: list[tuple[str, list[Any]]], *,
+             keep: str | None = None, cursor: int | None = None) -> None:
+        """Show ``rows`` (key, cells) under ``columns``. Same columns and keys: cells are
+        updated in place (live refresh, no flicker); otherwise the table is rebuilt and the
+        cursor goes back to ``keep``'s row, else to index ``cursor``, else stays where it was."""
+        keep = keep if keep is not None else self.cursor_key
+        old_index = self.cursor_row
+        current_columns = [c.key.value for c in self.ordered_columns]
+        current_labels = [str(c.label) for c in self.ordered_columns]
+        same_columns = current_columns == [c.key for c in columns] and current_labels == [c.label for c in columns]
+        if same_columns and [r.key.value for r in self.ordered_rows] == [key for key, _ in rows]:
+            for key, cells in rows:
+                old = self.get_row(key)
+                for column, new, before in zip(columns, cells, old):
+                    if str(new) != str(before) or type(new) is not type(before):
+                        self.update_cell(key, column.key, new)
+            if cursor is not None:
+                self.move_cursor(row=cursor, animate=False)
+            return
+        scroll = self.scroll_offset
+        self.clear(columns=not same_columns)
+        if not same_columns:
+            for column in columns:
+                self.add_column(column.label, width=column.width, key=column.key)
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        index = None
+        if cursor is not None:
+            index = cursor
+        elif keep is not None:
+            try:
+                index = self.get_row_index(keep)
+            except Exception:
+                index = None
+        if index is None:
+            index = old_index
+        if self.row_count:
+            self.move_cursor(row=max(0, min(index, self.row_count - 1)), animate=False, scroll=False)
+            self.scroll_to(x=scroll.x, y=scroll.y, animate=False, immediate=True)
+            self.call_after_refresh(self._cursor_into_view)
+
+    def _cursor_into_view(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.cursor_row, animate=False, scroll=True)
