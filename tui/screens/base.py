@@ -76,3 +76,31 @@ class DataScreen(ForwardWorkerErrors, Screen):
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+
+
+class ChartOptions:
+    """The x-axis / smoothing / log-scale state and keys shared by screens that draw metric
+    charts; the screen redraws in ``_apply_options``."""
+
+    axis: str = "step"
+    smoothing: float = 0.0
+    log_y: bool = False
+
+    def _apply_options(self) -> None:
+        raise NotImplementedError
+
+    def action_axis(self) -> None:
+        from tui.series import next_axis
+
+        self.axis = next_axis(self.axis)
+        self._apply_options()
+
+    def action_smoothing(self) -> None:
+        from tui.series import next_smoothing
+
+        self.smoothing = next_smoothing(self.smoothing)
+        self._apply_options()
+
+    def action_log(self) -> None:
+        self.log_y = not self.log_y
+        self._apply_options()

@@ -20,8 +20,7 @@ from lighttrack.entities import Run
 from tui.adapter import CompareData, RunQuery
 from tui.format import duration, ellipsize, number, status_text, when
 from tui.messages import CompareLoaded, ScatterRunsLoaded, SeriesLoaded
-from tui.screens.base import DataScreen
-from tui.series import next_axis, next_smoothing
+from tui.screens.base import ChartOptions, DataScreen
 from tui.widgets.chart import Legend, MetricChart, ScatterChart
 from tui.widgets.tables import Column, KeyTable
 
@@ -59,7 +58,7 @@ def field_choices(runs: list[Run]) -> list[tuple[str, str]]:
             + [("duration (s)", "attr.duration")])
 
 
-class CompareScreen(DataScreen):
+class CompareScreen(ChartOptions, DataScreen):
     AUTO_FOCUS = "#compare-table"
     BINDINGS = [
         Binding("h", "hide_equal", "Hide equal", id="compare.hide_equal",
@@ -281,18 +280,6 @@ class CompareScreen(DataScreen):
         chart = self.query_one("#compare-chart", MetricChart)
         chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y)
         self._legend()  # the chart's subtitle shows the options
-
-    def action_axis(self) -> None:
-        self.axis = next_axis(self.axis)
-        self._apply_options()
-
-    def action_smoothing(self) -> None:
-        self.smoothing = next_smoothing(self.smoothing)
-        self._apply_options()
-
-    def action_log(self) -> None:
-        self.log_y = not self.log_y
-        self._apply_options()
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#compare-tabs", TabbedContent).active = f"tab-{tab}"

@@ -16,9 +16,8 @@ from textual.worker import get_current_worker
 from tui.adapter import NOTE_TAG, PARENT_TAG, RunDetail
 from tui.format import duration, ellipsize, number, size_text, status_text, when
 from tui.messages import ActionDone, ArtifactLoaded, RunDetailLoaded, SeriesLoaded
-from tui.screens.base import DataScreen
+from tui.screens.base import ChartOptions, DataScreen
 from tui.screens.dialogs import PromptDialog, TagEditor
-from tui.series import next_axis, next_smoothing
 from tui.widgets.chart import MetricChart
 from tui.widgets.preview import PREVIEW_LIMIT, ArtifactPreview
 from tui.widgets.tables import Column, KeyTable
@@ -27,7 +26,7 @@ TABS = ("overview", "params", "metrics", "charts", "tags", "artifacts", "models"
 GRID_CHARTS = 24
 
 
-class RunDetailScreen(DataScreen):
+class RunDetailScreen(ChartOptions, DataScreen):
     AUTO_FOCUS = "#metrics-table"
     BINDINGS = [
         Binding("x", "axis", "X axis", id="run.axis", tooltip="Cycle the chart's x axis: step, relative time, wall time"),
@@ -308,18 +307,6 @@ class RunDetailScreen(DataScreen):
         for chart in self._charts():
             chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y)
             chart.border_subtitle = self._chart_subtitle(chart)  # shows the options
-
-    def action_axis(self) -> None:
-        self.axis = next_axis(self.axis)
-        self._apply_options()
-
-    def action_smoothing(self) -> None:
-        self.smoothing = next_smoothing(self.smoothing)
-        self._apply_options()
-
-    def action_log(self) -> None:
-        self.log_y = not self.log_y
-        self._apply_options()
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#run-tabs", TabbedContent).active = f"tab-{tab}"
