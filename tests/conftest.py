@@ -36,6 +36,19 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     close_all()
 
 
+@pytest.fixture(autouse=True)
+def _no_cursor_blink(monkeypatch: pytest.MonkeyPatch):
+    """A blinking cursor is drawn or not depending on when the screen is captured: keep every
+    text cursor steadily on (as harlequin's tests do), so snapshots never depend on timing."""
+    try:
+        from textual.widgets import Input, TextArea
+    except ImportError:  # the core's tests run without textual too
+        return
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    if hasattr(TextArea, "_toggle_cursor_blink_visible"):
+        monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "test.db"
@@ -58,3 +71,4 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None, timeout
     if check and result.returncode != 0:
         raise AssertionError(f"subprocess failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+

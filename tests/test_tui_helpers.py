@@ -31,12 +31,13 @@ utc_time_created: '2024-01-01 00:05:00.000000'
 
 
 @pytest.fixture(autouse=True)
-def _utc(monkeypatch: pytest.MonkeyPatch):
-    """Times in the UI are local: pin the zone so snapshots read the same everywhere."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
+def _utc():
+    """Times in the UI are local: pin the zone so snapshots read the same everywhere. (Its own
+    MonkeyPatch: undoing the shared one would also undo every other fixture's patches.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "UTC")
+        time.tzset()
+        yield
     time.tzset()
 
 
@@ -154,9 +155,16 @@ def build_registry(client, ids: dict[str, str], monkeypatch=None) -> None:
     """A registered model with two versions of forest-a's model: v1 in Production with the
     alias @champion, v2 in Staging. With ``monkeypatch``, the clock is pinned at 2024-01-02
     00:00 UTC while it is built (a constant: background threads read the clock too), so its
-    times are the same on every run."""
-    if monkeypatch is not None:
-        monkeypatch.setattr(time, "time_ns", lambda: 1_704_153_600_000 * 1_000_000)
+    times are the same on every run. (The pin is undone through its own context: undoing the
+    caller's ``monkeypatch`` would drop every other patch of the test, such as the steady
+    cursor that keeps snapshots independent of timing.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        if monkeypatch is not None:
+            patch.setattr(time, "time_ns", lambda: 1_704_153_600_000 * 1_000_000)
+        _build_registry(client, ids)
+
+
+def _build_registry(client, ids: dict[str, str]) -> None:
     name = "iris-classifier"
     client.create_registered_model(name, description="RandomForest on iris, served by the API")
     source = f"runs:/{ids['forest-a']}/model"
@@ -165,5 +173,3 @@ def build_registry(client, ids: dict[str, str], monkeypatch=None) -> None:
     client.transition_model_version_stage(name, "1", "Production")
     client.transition_model_version_stage(name, "2", "Staging")
     client.set_registered_model_alias(name, "champion", "1")
-    if monkeypatch is not None:
-        monkeypatch.undo()
