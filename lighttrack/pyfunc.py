@@ -25,18 +25,18 @@ from typing import Any
 
 from lighttrack.errors import InvalidArgument, ModelError
 from lighttrack.models import ModelInfo
-from lighttrack.models.mlmodel import Model, record_hashes, verify_hashes
+from lighttrack.models.mlmodel import Model, record_hashes
 from lighttrack.models.signature import ModelSignature, enforce
 
 FLAVOR_NAME = "python_function"
 ALLOW_PICKLE_ENV = "LIGHTTRACK_ALLOW_PICKLE"
 PYTHON_MODEL_FILE = "python_model.pkl"
 _LOADERS = {
-    "mlflow.sklearn": "lighttrack.sklearn",
-    "lighttrack.sklearn": "lighttrack.sklearn",
     "mlflow.pyfunc.model": "lighttrack.pyfunc",
     "lighttrack.pyfunc": "lighttrack.pyfunc",
 }
+#: Flavours whose ``mlflow.<name>`` loader_module loads through ``lighttrack.<name>``.
+KNOWN_FLAVOURS = ("sklearn", "pytorch", "onnx", "tensorflow", "keras", "xgboost", "lightgbm", "statsmodels")
 
 
 def pickle_allowed(allow_pickle: bool | None) -> bool:
@@ -99,46 +99,65 @@ class PyFuncModel:
         return f"PyFuncModel(flavors=[{flavors}], run_id={self._meta.run_id}, artifact_path={self._meta.artifact_path})"
 
 
-def open_model_folder(model_uri: str | os.PathLike[str], dst_path: str | None = None):
-    """(folder, model metadata, temp dir or None): the model's files on disk, hashes checked."""
-    from lighttrack.models.uri import download_model
+def open_model_folder(model_uri: str | os.PathLike[str], dst_path: str | None = None, verify: bool = True):
+    """(folder, model metadata, temp dir or None): the model's files on disk, paths and hashes
+    checked (see lighttrack.models.files)."""
+    from lighttrack.models.files import open_model
 
-    tmp = None
-    if dst_path is None:
-        tmp = tempfile.mkdtemp(prefix="lighttrack-load-")
-        target = Path(tmp)
-    else:
-        target = Path(dst_path)
-        target.mkdir(parents=True, exist_ok=True)
-    try:
-        folder = download_model(model_uri, target)
-        meta = Model.load(folder)
-        verify_hashes(meta, folder)
-    except BaseException:
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder, meta, tmp
+    return open_model(model_uri, dst_path, verify)
+
+
+def register_loader(loader_module: str, module: str) -> None:
+    """Let ``python_function.loader_module == loader_module`` load through ``module`` (which has
+    ``_load_pyfunc(folder, meta, **options)``). The MLflow flavours below are known already."""
+    _LOADERS[loader_module] = module
+
+
+def _loader_for(name: str) -> str | None:
+    if name in _LOADERS:
+        return _LOADERS[name]
+    for prefix in ("mlflow.", "lighttrack."):
+        flavour = name[len(prefix):] if name.startswith(prefix) else None
+        if flavour in KNOWN_FLAVOURS:
+            return f"lighttrack.{flavour}"
+    return None
+
+
+def _call_loader(loader: Any, folder: Path, meta: Model, **options: Any) -> Any:
+    """Pass each flavour only the options its ``_load_pyfunc`` takes (older ones take fewer)."""
+    params = inspect.signature(loader).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        options = {k: v for k, v in options.items() if k in params}
+    return loader(folder, meta, **options)
 
 
 def load_model(
     model_uri: str | os.PathLike[str], suppress_warnings: bool = False, dst_path: str | None = None,
-    *, allow_pickle: bool | None = None,
+    *, allow_pickle: bool | None = None, trusted_types: list[str] | None = None, verify: bool = True,
 ) -> PyFuncModel:
-    """Load any model with a python_function flavour from a URI or folder."""
-    folder, meta, tmp = open_model_folder(model_uri, dst_path)
-    conf = meta.flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise ModelError(
-            f"model at {model_uri} has no {FLAVOR_NAME} flavor (it has: {', '.join(meta.flavors) or 'none'})"
-        )
-    module_name = _LOADERS.get(conf.get("loader_module", ""))
-    if module_name is None:
-        raise ModelError(
-            f"model at {model_uri} needs loader {conf.get('loader_module')!r}; lighttrack loads "
-            f"{', '.join(sorted(_LOADERS))}"
-        )
-    implementation = importlib.import_module(module_name)._load_pyfunc(folder, meta, allow_pickle=allow_pickle)
+    """Load any model with a python_function flavour from a URI or folder.
+
+    ``trusted_types`` adds types a skops model may hold beyond the built-in allow-list;
+    ``verify=False`` loads a model that records no file hashes (MLflow's), with a warning."""
+    folder, meta, tmp = open_model_folder(model_uri, dst_path, verify)
+    try:
+        conf = meta.flavors.get(FLAVOR_NAME)
+        if conf is None:
+            raise ModelError(
+                f"model at {model_uri} has no {FLAVOR_NAME} flavor (it has: {', '.join(meta.flavors) or 'none'})"
+            )
+        module_name = _loader_for(str(conf.get("loader_module", "")))
+        if module_name is None:
+            raise ModelError(
+                f"model at {model_uri} needs loader {conf.get('loader_module')!r}; lighttrack loads "
+                f"{', '.join(sorted(_LOADERS) + [f'mlflow.{f}' for f in KNOWN_FLAVOURS])}"
+            )
+        loader = importlib.import_module(module_name)._load_pyfunc
+        implementation = _call_loader(loader, folder, meta, allow_pickle=allow_pickle, trusted_types=trusted_types)
+    except BaseException:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
     model = PyFuncModel(meta, implementation)
     if tmp:
         # Custom models may read their artifacts lazily: keep the files as long as the model lives.
@@ -175,10 +194,12 @@ def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None) ->
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle("this custom python model")
     pickler, _ = _pickler()
-    with open(folder / conf.get("python_model", PYTHON_MODEL_FILE), "rb") as f:
+    from lighttrack.models.files import inside
+
+    with open(inside(folder, conf.get("python_model", PYTHON_MODEL_FILE)), "rb") as f:
         python_model = pickler.load(f)
     artifacts = {
-        name: str((folder / entry["path"]).resolve()) for name, entry in (conf.get("artifacts") or {}).items()
+        name: str(inside(folder, entry["path"]).resolve()) for name, entry in (conf.get("artifacts") or {}).items()
     }
     context = PythonModelContext(artifacts, conf.get("model_config") or {})
     python_model.load_context(context)

@@ -19,6 +19,9 @@ import mlflow.pyfunc  # noqa: E402
 import mlflow.sklearn  # noqa: E402
 
 
+pytestmark = pytest.mark.filterwarnings("ignore:the model at .* without checking:UserWarning")
+
+
 @pytest.fixture(autouse=True)
 def _mlflow_may_load_models(monkeypatch, tmp_path):
     # MLflow 3.18 refuses to deserialise any model (skops included) without this switch.
@@ -52,7 +55,10 @@ def test_an_mlflow_skops_model_loads_in_lighttrack(data, tmp_path):
     X, y = data
     model = LogisticRegression(max_iter=500).fit(X, y)
     mlflow.sklearn.save_model(model, tmp_path / "m", serialization_format="skops")
-    loaded = lighttrack.pyfunc.load_model(str(tmp_path / "m"))
+    with pytest.raises(lt.LighttrackError, match="no file hashes.*verify=False"):
+        lighttrack.pyfunc.load_model(str(tmp_path / "m"))  # MLflow writes none: loading unchecked is a choice
+    with pytest.warns(UserWarning, match="without checking"):
+        loaded = lighttrack.pyfunc.load_model(str(tmp_path / "m"), verify=False)
     assert (loaded.predict(X) == model.predict(X)).all()
 
 
@@ -61,7 +67,8 @@ def test_an_mlflow_forest_with_trusted_types_loads_in_lighttrack(data, tmp_path)
     forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
     mlflow.sklearn.save_model(forest, tmp_path / "m", serialization_format="skops",
                               skops_trusted_types=["sklearn.tree._tree.Tree"])
-    assert (lighttrack.sklearn.load_model(str(tmp_path / "m")).predict(X) == forest.predict(X)).all()
+    loaded = lighttrack.sklearn.load_model(str(tmp_path / "m"), verify=False)
+    assert (loaded.predict(X) == forest.predict(X)).all()
 
 
 def test_an_mlflow_cloudpickle_model_needs_the_trust_switch(data, tmp_path):
@@ -69,8 +76,8 @@ def test_an_mlflow_cloudpickle_model_needs_the_trust_switch(data, tmp_path):
     forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
     mlflow.sklearn.save_model(forest, tmp_path / "m", serialization_format="cloudpickle")
     with pytest.raises(lt.LighttrackError, match="allow_pickle"):
-        lighttrack.pyfunc.load_model(str(tmp_path / "m"))
-    loaded = lighttrack.pyfunc.load_model(str(tmp_path / "m"), allow_pickle=True)
+        lighttrack.pyfunc.load_model(str(tmp_path / "m"), verify=False)
+    loaded = lighttrack.pyfunc.load_model(str(tmp_path / "m"), allow_pickle=True, verify=False)
     assert np.array_equal(loaded.predict(X), forest.predict(X))
 
 

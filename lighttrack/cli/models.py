@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -190,14 +192,20 @@ def _read_input(path: Path):
 @click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write predictions here (.json or .csv) instead of stdout.")
 @click.option("--allow-pickle", is_flag=True, help="Allow loading pickle-based models (runs their code).")
+@click.option("--trust", "trusted_types", multiple=True, metavar="TYPE",
+              help="Also trust this type in a skops model (repeatable), e.g. --trust mypkg.MyEstimator.")
+@click.option("--no-verify", is_flag=True, help="Load a model that records no file hashes (MLflow's), unchecked.")
 @click.pass_context
-def predict(ctx, model_uri: str, input_path: Path, output_path: Path | None, allow_pickle: bool) -> None:
+def predict(ctx, model_uri: str, input_path: Path, output_path: Path | None, allow_pickle: bool,
+            trusted_types: tuple[str, ...], no_verify: bool) -> None:
     """Load a model and predict on an input file."""
     import lighttrack.pyfunc
 
     client_from(ctx)  # the model URI resolves against the chosen file
     _point_api_at(ctx)
-    model = lighttrack.pyfunc.load_model(model_uri, allow_pickle=allow_pickle or None)
+    with _warnings_as_notes():
+        model = lighttrack.pyfunc.load_model(model_uri, allow_pickle=allow_pickle or None,
+                                             trusted_types=list(trusted_types), verify=not no_verify)
     result = model.predict(_read_input(input_path))
     values = result.tolist() if hasattr(result, "tolist") else list(result)
     if output_path is not None and output_path.suffix.lower() == ".csv":
@@ -208,6 +216,21 @@ def predict(ctx, model_uri: str, input_path: Path, output_path: Path | None, all
         output_path.write_text(text + "\n")
     else:
         sys.stdout.write(text + "\n")
+
+
+@contextmanager
+def _warnings_as_notes():
+    """A load warning (unverified model) reaches the user as one line on stderr, not a stack."""
+    from lighttrack.models.files import UnverifiedModelWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnverifiedModelWarning)
+        yield
+    for item in caught:
+        if issubclass(item.category, UnverifiedModelWarning):
+            click.echo(f"warning: {item.message}", err=True)
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
 def _point_api_at(ctx) -> None:

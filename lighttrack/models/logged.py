@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,15 +111,37 @@ def import_model_folder(folder: Path, client, name: str) -> str:
     """Store a model folder from disk in the file; returns its runs:/ URI."""
     from lighttrack.store.experiments import get_or_create
 
+    from lighttrack.models.files import verify_model
+    from lighttrack.models.mlmodel import MLMODEL, record_hashes
+
     model = Model.load(folder)  # refuses folders that are not models
+    # Importing is the user vouching for a folder on their disk: an MLflow model (no hashes)
+    # gets them now, so it is checked from here on; one that has hashes must match them.
+    verify_model(model, folder, verify=True) if model.file_hashes else verify_model_paths(model, folder)
     experiment_id = get_or_create(client.store.conn, IMPORT_EXPERIMENT)
     run = client.create_run(experiment_id, run_name=f"import {name}", tags={
         "lighttrack.imported_from": str(folder.resolve()),
         "mlflow.source.type": "LOCAL",
     })
     run_id = run.info.run_id
-    client.log_artifacts(run_id, folder, "model")
     model.artifact_path = model.artifact_path or "model"
+    if model.file_hashes:
+        client.log_artifacts(run_id, folder, "model")
+    else:
+        with tempfile.TemporaryDirectory(prefix="lighttrack-import-") as tmp:
+            copy = Path(tmp) / "model"
+            shutil.copytree(folder, copy, symlinks=False)
+            record_hashes(model, copy)
+            model.save(copy / MLMODEL)
+            client.log_artifacts(run_id, copy, "model")
     _record_in_run(client, run_id, model)
     client.set_terminated(run_id)
     return f"runs:/{run_id}/model"
+
+
+def verify_model_paths(model: Model, folder: Path) -> None:
+    """Only the containment half of verification (for a folder about to receive its hashes)."""
+    from lighttrack.models.files import inside, referenced_paths
+
+    for what, rel in referenced_paths(model):
+        inside(folder, rel, f"MLmodel's {what}")

@@ -130,16 +130,9 @@ def record_hashes(model: Model, folder: Path) -> None:
     model.model_size_bytes = size
 
 
-def verify_hashes(model: Model, folder: Path) -> None:
-    """Refuse a model whose files differ from what was saved (when it recorded hashes)."""
-    if not model.file_hashes:
-        return  # an MLflow-made model records none; nothing to compare
-    for rel, expected in model.file_hashes.items():
-        file = folder / rel
-        if not file.is_file():
-            raise ModelError(f"model file {rel} is missing from {folder}; the model was not loaded")
-        if sha256_file(file) != expected:
-            raise ModelError(
-                f"model file {rel} has changed since the model was saved (sha256 mismatch); "
-                "it was not loaded. Log the model again if the change is yours"
-            )
+def verify_hashes(model: Model, folder: Path, verify: bool = True) -> None:
+    """Refuse a model whose files differ from what was saved, that records no hashes, or whose
+    MLmodel names a path outside the folder (see lighttrack.models.files)."""
+    from lighttrack.models.files import verify_model
+
+    verify_model(model, folder, verify)

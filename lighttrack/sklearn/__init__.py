@@ -1,10 +1,11 @@
 """``lighttrack.sklearn``: scikit-learn models in MLflow's format, as ``mlflow.sklearn``.
 
-Default format is skops, which loads without running pickled code. skops refuses types it does
-not know unless they are trusted (MLflow 3.17 fails on a plain RandomForest's ``Tree`` for that
-reason); here the types of the estimator being saved are trusted at save time, recorded in the
-MLmodel (``skops_trusted_types``, the field MLflow reads too), and on load only those types are
-accepted. ``pickle``/``cloudpickle`` are available when asked for, and load only with
+Default format is skops, which loads without running pickled code. What a skops file may build
+is decided here, on load, never by the file: the types its schema names must be scikit-learn,
+numpy or scipy classes (lighttrack.models.trust) or be named by the caller
+(``trusted_types=``, CLI ``--trust``). The types found at save time are still written to MLmodel
+as ``skops_trusted_types`` because MLflow 3.17 reads that field (it refuses a forest's ``Tree``
+otherwise). ``pickle``/``cloudpickle`` are available when asked for, and load only with
 ``allow_pickle=True`` or ``LIGHTTRACK_ALLOW_PICKLE=1``.
 """
 
@@ -160,25 +161,17 @@ def log_model(
     return log_model_folder(save, path, registered_model_name)
 
 
-def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None) -> Any:
-    conf = meta.flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise ModelError(f"model at {folder} has no sklearn flavor (it has: {', '.join(meta.flavors)})")
-    fmt = conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE)
-    data = (folder / conf.get("pickled_model", _FILES.get(fmt, "model.pkl"))).read_bytes()
-    if fmt == SERIALIZATION_FORMAT_SKOPS:
-        import skops.io
-        from skops.io.exceptions import UntrustedTypesFoundException
+def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None,
+                    trusted_types: list[str] | None = None) -> Any:
+    from lighttrack.models.files import flavor_conf, inside
 
-        try:
-            return skops.io.loads(data, trusted=conf.get("skops_trusted_types") or [])
-        except UntrustedTypesFoundException as exc:
-            raise ModelError(
-                f"the skops model at {folder} holds types that were not recorded as trusted when it was "
-                f"saved ({exc}); it was not loaded"
-            ) from None
+    conf = flavor_conf(meta, FLAVOR_NAME, folder)
+    fmt = conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE)
     if fmt not in SUPPORTED_SERIALIZATION_FORMATS:
         raise ModelError(f"unknown serialization format {fmt!r} in {folder}/MLmodel")
+    data = inside(folder, conf.get("pickled_model", _FILES.get(fmt, "model.pkl")), "MLmodel's pickled_model").read_bytes()
+    if fmt == SERIALIZATION_FORMAT_SKOPS:
+        return _load_skops(data, folder, conf, trusted_types)
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle(f"the sklearn model at {folder}")
     if fmt == SERIALIZATION_FORMAT_CLOUDPICKLE:
@@ -190,17 +183,34 @@ def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None) -> Any
     return pickle.loads(data)
 
 
-def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None, *,
-               allow_pickle: bool | None = None) -> Any:
-    """The scikit-learn estimator itself, from any model URI or folder."""
-    from lighttrack.pyfunc import open_model_folder
+def _load_skops(data: bytes, folder: Path, conf: dict[str, Any], trusted_types: list[str] | None) -> Any:
+    """Trust is decided from the file's own type list before skops is even imported; skops then
+    audits the same file again against exactly the types accepted here."""
+    from lighttrack.models.trust import UntrustedModel, check_types, skops_types
 
-    folder, meta, tmp = open_model_folder(model_uri, dst_path)
+    recorded = conf.get("skops_trusted_types") or []
+    trusted = check_types(skops_types(data), trusted_types, f"the skops model at {folder}", recorded)
+    import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     try:
-        return _load_estimator(folder, meta, allow_pickle)
-    finally:
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+        return skops.io.loads(data, trusted=trusted)
+    except UntrustedTypesFoundException as exc:
+        raise UntrustedModel(f"the skops model at {folder} was refused by skops' own audit ({exc}); "
+                             "it was not loaded") from None
+
+
+def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None, *,
+               allow_pickle: bool | None = None, trusted_types: list[str] | None = None,
+               verify: bool = True) -> Any:
+    """The scikit-learn estimator itself, from any model URI or folder.
+
+    ``trusted_types`` names extra types a skops file may hold (beyond scikit-learn/numpy/scipy
+    classes); ``verify=False`` loads a model without file hashes (MLflow's), with a warning."""
+    from lighttrack.models.files import opened_model
+
+    with opened_model(model_uri, dst_path, verify) as (folder, meta):
+        return _load_estimator(folder, meta, allow_pickle, trusted_types)
 
 
 class _SklearnModel:
@@ -212,13 +222,15 @@ class _SklearnModel:
         return self._predict(data)
 
 
-def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None) -> _SklearnModel:
+def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None,
+                 trusted_types: list[str] | None = None) -> _SklearnModel:
     conf = meta.flavors.get(PYFUNC, {})
-    return _SklearnModel(_load_estimator(folder, meta, allow_pickle), conf.get("predict_fn", "predict"))
+    return _SklearnModel(_load_estimator(folder, meta, allow_pickle, trusted_types),
+                         conf.get("predict_fn", "predict"))
 
 
 def autolog(*args: Any, **kwargs: Any) -> None:
-    """Log params, training metrics and the model on every ``fit`` (see sklearn_autolog)."""
-    from lighttrack.sklearn_autolog import autolog as _autolog
+    """Log params, training metrics and the model on every ``fit`` (see .autologging)."""
+    from lighttrack.sklearn.autologging import autolog as _autolog
 
     _autolog(*args, **kwargs)

@@ -1,0 +1,129 @@
+"""What a model file may make Python build: decided here, in the loader, never by the file.
+
+A model file comes from anyone (files are merged and copied between machines), and MLmodel is
+not signed: whoever writes the file can write any list of "trusted" types into it and fresh
+hashes beside them. So the types a skops file names are checked against:
+
+* a built-in allow-list: *classes* defined in scikit-learn, numpy and scipy (estimators, trees,
+  arrays, dtypes, random generators), minus the few that touch files. Never functions or
+  methods, and never a bare module prefix (that would admit ``numpy.load`` and friends);
+* plus what the caller names explicitly (``trusted_types=``, the CLI's ``--trust TYPE``).
+
+Anything else is refused before skops parses the file, naming the types; what MLmodel records
+(``skops_trusted_types``) is quoted in that message, never trusted on its own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import sys
+import zipfile
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from lighttrack.errors import ModelError
+
+#: Libraries whose classes may be rebuilt from a model file.
+ALLOWED_ROOTS = ("sklearn", "numpy", "scipy")
+#: Plain values and containers skops writes for any estimator.
+BUILTIN_TYPES = frozenset(
+    f"builtins.{name}" for name in
+    ("int", "float", "complex", "str", "bytes", "bool", "list", "tuple", "dict", "set", "frozenset",
+     "slice", "NoneType", "bytearray")
+)
+#: Classes (or whole modules) of those libraries that read or write files, or exist to test code.
+_REFUSED_PARTS = (
+    "numpy.memmap", "numpy.lib.npyio", "numpy.lib._npyio_impl", "numpy.lib._datasource", "numpy.DataSource",
+    "numpy.f2py", "numpy.distutils", "numpy.testing", "numpy.ctypeslib", "numpy.vectorize",
+    "numpy.lib._function_base_impl.vectorize", "scipy.io", "scipy._lib", "sklearn.utils._testing",
+    "sklearn.externals", "sklearn.datasets",
+    # skops refuses it too: its node array is indexed without bounds checks (a crafted file
+    # crashes the process at predict), see skops' UNTRUSTED_TYPE_REASONS.
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
+
+
+class UntrustedModel(ModelError):
+    """A model file names types lighttrack will not build without the caller's explicit trust."""
+
+
+def _refused_by_name(name: str) -> bool:
+    return any(name == part or name.startswith(part + ".") for part in _REFUSED_PARTS)
+
+
+@lru_cache(maxsize=4096)
+def is_allowed_class(name: str) -> bool:
+    """True when ``name`` ("module.Class") is a class of scikit-learn, numpy or scipy that is
+    not refused. The module is imported only when it is part of those libraries."""
+    if name in BUILTIN_TYPES:
+        return True
+    if name.split(".", 1)[0] not in ALLOWED_ROOTS or _refused_by_name(name):
+        return False
+    module_name, _, attr = name.rpartition(".")
+    obj = _resolve(module_name, attr)
+    if not isinstance(obj, type):
+        return False  # functions, ufuncs, methods, modules: never from the allow-list
+    real = f"{obj.__module__}.{obj.__qualname__}"
+    return real.split(".", 1)[0] in ALLOWED_ROOTS and not _refused_by_name(real)
+
+
+def _resolve(module_name: str, attr: str) -> Any:
+    # A dotted path may name a nested attribute (module.Class.Inner); try the longest module first.
+    parts = module_name.split(".")
+    for cut in range(len(parts), 0, -1):
+        mod_path = ".".join(parts[:cut])
+        try:
+            obj: Any = sys.modules.get(mod_path) or importlib.import_module(mod_path)
+        except Exception:  # not a module (or not importable here): try a shorter prefix
+            continue
+        for piece in parts[cut:] + [attr]:
+            obj = getattr(obj, piece, None)
+            if obj is None:
+                return None
+        return obj
+    return None
+
+
+def skops_types(data: bytes) -> list[str]:
+    """Every type a skops file would make skops build, read from its schema without skops."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            schema = json.loads(archive.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ModelError(f"not a skops file ({exc}); it was not loaded") from None
+    found: set[str] = set()
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            module, cls = node.get("__module__"), node.get("__class__")
+            if isinstance(module, str) and isinstance(cls, str):
+                found.add(f"{module}.{cls}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return sorted(found)
+
+
+def check_types(types: Iterable[str], trusted_types: Iterable[str] | None, what: str,
+                recorded: Iterable[str] | None = None) -> list[str]:
+    """The types to hand to skops as trusted; raises ``UntrustedModel`` naming the others.
+
+    ``recorded`` (what the file's MLmodel claims is trusted) only appears in the message.
+    """
+    explicit = set(trusted_types or ())
+    types = sorted(set(types))
+    refused = [t for t in types if t not in explicit and not is_allowed_class(t)]
+    if refused:
+        claimed = sorted(set(recorded or ()) & set(refused))
+        note = (f"; its MLmodel lists {', '.join(claimed)} as trusted, which lighttrack never takes "
+                "from the file") if claimed else ""
+        raise UntrustedModel(
+            f"{what} would build {', '.join(refused)}, which are not scikit-learn/numpy/scipy classes"
+            f"{note}. It was not loaded. If you trust where it came from, name them: "
+            f"trusted_types=[...] (CLI: --trust TYPE)"
+        )
+    return types
