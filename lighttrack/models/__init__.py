@@ -1,4 +1,45 @@
-"""MLflow's model format: MLmodel files, signatures, input examples, model URIs."""
+"""MLflow's model format, shared by every flavour: MLmodel, signatures, examples, URIs, trust.
+
+How a flavour plugs in (see lighttrack/sklearn/ and lighttrack/pytorch/ for whole examples).
+A flavour is a package ``lighttrack/<name>/__init__.py`` (MLflow's import path) with
+``save_model``, ``log_model``, ``load_model`` and ``_load_pyfunc``; its autolog lives beside it
+in ``lighttrack/<name>/autologging.py``. Nothing framework-specific is imported at module level.
+
+Saving (``lighttrack.models.flavor``)::
+
+    folder = new_model_folder(path)                     # refuses a non-empty target first
+    ... write the framework's own file(s) into folder ...
+    meta = start_model(folder, input_example=..., signature=..., predict=fn,
+                       run_id=_run_id, artifact_path=_artifact_path, metadata=metadata)
+    finish_model(meta, folder, flavor="<name>", flavor_conf={...MLflow's keys...},
+                 loader_module="mlflow.<name>", model_path="<file>",
+                 packages=["<pip name>", ...],           # pinned to the installed versions
+                 pip_requirements=..., extra_pip_requirements=..., code=copy_code_paths(folder, code_paths))
+    # finish_model writes requirements.txt/python_env.yaml/conda.yaml, the python_function
+    # block, the flavour block, file_hashes of every file, then MLmodel.
+
+Logging: ``log_model`` is ``log_flavor_model(save_model, artifact_path, name,
+registered_model_name, model, **save_kwargs)`` (save_model must accept ``_run_id=`` and
+``_artifact_path=`` keywords and take the path right after the positional args given).
+
+Loading (``lighttrack.models.files``)::
+
+    with opened_model(model_uri, dst_path, verify) as (folder, meta):   # paths + hashes checked
+        conf = flavor_conf(meta, "<name>", folder)
+        file = inside(folder, conf["data"])                # a path from MLmodel, contained
+        ...
+
+Trust: a format that unpickles checks ``lighttrack.pyfunc.pickle_allowed(allow_pickle)`` and
+raises ``refuse_pickle(what)`` otherwise; skops data goes through
+``lighttrack.models.trust.check_types``. ``verify=False`` is the only way past missing hashes.
+
+Pyfunc: ``_load_pyfunc(folder, meta, *, allow_pickle=None, trusted_types=None)`` returns an
+object with ``predict(data, params=None)`` (and ``raw_model``); lighttrack.pyfunc finds it from
+``loader_module`` ``mlflow.<name>`` for every name in ``pyfunc.KNOWN_FLAVOURS`` (or
+``pyfunc.register_loader``), checks the input against the signature first
+(``signature.enforce``; tensors from any framework are accepted via ``signature.as_array``).
+A framework that is missing: ``flavor.require("torch", extra="pytorch")`` — one line naming the extra.
+"""
 
 from lighttrack.models.logged import ModelInfo
 from lighttrack.models.mlmodel import Model

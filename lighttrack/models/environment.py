@@ -14,8 +14,10 @@ import yaml
 
 
 def pinned(package: str) -> str | None:
+    """``package==version`` of what is installed. A local label (torch's ``+cpu``) is dropped, as
+    MLflow does, so the line installs from PyPI."""
     try:
-        return f"{package}=={metadata.version(package)}"
+        return f"{package}=={metadata.version(package).split('+', 1)[0]}"
     except metadata.PackageNotFoundError:
         return None
 

@@ -115,9 +115,22 @@ def _column_type(dtype: Any) -> str:
     return found
 
 
+def as_array(data: Any) -> Any:
+    """numpy view of a tensor from any framework (torch, tensorflow, jax...), else ``data``."""
+    if hasattr(data, "detach") and hasattr(data, "cpu"):  # torch.Tensor
+        return data.detach().cpu().numpy()
+    if type(data).__module__.startswith(("tensorflow", "jax", "keras")) and hasattr(data, "numpy"):
+        return data.numpy()
+    return data
+
+
 def _schema_of(data: Any) -> Schema:
     import numpy as np
 
+    data = as_array(data)
+    if isinstance(data, (list, tuple)) and data and all(hasattr(as_array(d), "shape") for d in data):
+        # several outputs (a tuple of tensors): one unnamed TensorSpec each, as MLflow
+        return Schema([spec for d in data for spec in _schema_of(d).inputs])
     if _is_dataframe(data):
         return Schema([ColSpec(_column_type(dtype), str(name)) for name, dtype in data.dtypes.items()])
     if type(data).__name__ == "Series":
@@ -147,7 +160,7 @@ def enforce(schema: Schema | None, data: Any) -> Any:
     if schema.is_tensor_spec():
         spec = schema.inputs[0]
         assert isinstance(spec, TensorSpec)
-        array = data.to_numpy() if _is_dataframe(data) else np.asarray(data)
+        array = data.to_numpy() if _is_dataframe(data) else np.asarray(as_array(data))
         expected = np.dtype(spec.dtype)
         if array.ndim != len(spec.shape):
             raise InvalidArgument(

@@ -12,14 +12,12 @@ otherwise). ``pickle``/``cloudpickle`` are available when asked for, and load on
 from __future__ import annotations
 
 import os
-import platform
-import shutil
 from pathlib import Path
 from typing import Any
 
 from lighttrack.errors import InvalidArgument, ModelError
 from lighttrack.models import ModelInfo
-from lighttrack.models.mlmodel import Model, record_hashes
+from lighttrack.models.mlmodel import Model
 from lighttrack.models.signature import ModelSignature
 from lighttrack.pyfunc import FLAVOR_NAME as PYFUNC, pickle_allowed, refuse_pickle
 
@@ -74,9 +72,7 @@ def save_model(
     _artifact_path: str | None = None,
 ) -> Model:
     """Write ``sk_model`` as an MLflow model folder at ``path`` (which must be new or empty)."""
-    from lighttrack.models.environment import requirements_for, write_environment
-    from lighttrack.models.examples import save_input_example
-    from lighttrack.models.signature import infer_signature
+    from lighttrack.models.flavor import copy_code_paths, finish_model, new_model_folder, start_model
 
     if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
         raise InvalidArgument(
@@ -85,43 +81,29 @@ def save_model(
         )
     if not hasattr(sk_model, "fit"):
         raise InvalidArgument(f"sk_model must be a scikit-learn estimator, not {type(sk_model).__name__}")
-    folder = Path(path)
-    if folder.exists() and any(folder.iterdir()):
-        raise InvalidArgument(f"{folder} already exists and is not empty: choose a new path")
+    target = Path(path)
+    if target.exists() and any(target.iterdir()):
+        raise InvalidArgument(f"{target} already exists and is not empty: choose a new path")
     data, trusted = _serialize(sk_model, serialization_format, skops_trusted_types)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = new_model_folder(target)
     model_file = _FILES[serialization_format]
     (folder / model_file).write_bytes(data)
 
     import sklearn
 
-    meta = Model(artifact_path=_artifact_path, run_id=_run_id, metadata=metadata)
-    if input_example is not None:
-        meta.saved_input_example_info = save_input_example(folder, input_example)
-        if signature is None and hasattr(sk_model, pyfunc_predict_fn):
-            try:
-                signature = infer_signature(input_example, getattr(sk_model, pyfunc_predict_fn)(input_example))
-            except Exception:  # an example the model cannot predict on: keep it, skip the signature
-                signature = None
-    meta.signature = signature or None
-    packages = ["scikit-learn", "numpy", "scipy",
-                "skops" if serialization_format == SERIALIZATION_FORMAT_SKOPS else serialization_format]
-    requirements = pip_requirements or requirements_for(
-        [p for p in packages if p != SERIALIZATION_FORMAT_PICKLE], extra_pip_requirements
+    predict = getattr(sk_model, pyfunc_predict_fn, None)
+    meta = start_model(folder, input_example=input_example, signature=signature, predict=predict,
+                       run_id=_run_id, artifact_path=_artifact_path, metadata=metadata)
+    packages = ["scikit-learn", "numpy", "scipy"] + (
+        [] if serialization_format == SERIALIZATION_FORMAT_PICKLE else [serialization_format])
+    return finish_model(
+        meta, folder, flavor=FLAVOR_NAME,
+        flavor_conf=dict(pickled_model=model_file, sklearn_version=sklearn.__version__,
+                         serialization_format=serialization_format, skops_trusted_types=trusted),
+        loader_module="mlflow.sklearn" if predict is not None else None, model_path=model_file,
+        pyfunc_conf={"predict_fn": pyfunc_predict_fn}, packages=packages, pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements, code=copy_code_paths(folder, code_paths),
     )
-    env = write_environment(folder, requirements)
-    if hasattr(sk_model, pyfunc_predict_fn):
-        meta.add_flavor(
-            PYFUNC, loader_module="mlflow.sklearn", model_path=model_file, predict_fn=pyfunc_predict_fn,
-            env=env, python_version=platform.python_version(), code=None,
-        )
-    meta.add_flavor(
-        FLAVOR_NAME, pickled_model=model_file, sklearn_version=sklearn.__version__,
-        serialization_format=serialization_format, code=None, skops_trusted_types=trusted,
-    )
-    record_hashes(meta, folder)
-    meta.save(folder / "MLmodel")
-    return meta
 
 
 def log_model(
@@ -145,20 +127,15 @@ def log_model(
 ) -> ModelInfo:
     """Save ``sk_model`` into the active run (started if none) at ``name``/``artifact_path``
     (default "model"), and register it as ``registered_model_name`` when given."""
-    from lighttrack.models.logged import artifact_path_of, log_model_folder
+    from lighttrack.models.flavor import log_flavor_model
 
-    path = artifact_path_of(artifact_path, name)
-
-    def save(folder: Path, run_id: str, rel: str) -> Model:
-        shutil.rmtree(folder)
-        return save_model(
-            sk_model, folder, serialization_format=serialization_format, signature=signature,
-            input_example=input_example, pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements, pyfunc_predict_fn=pyfunc_predict_fn,
-            metadata=metadata, skops_trusted_types=skops_trusted_types, _run_id=run_id, _artifact_path=rel,
-        )
-
-    return log_model_folder(save, path, registered_model_name)
+    return log_flavor_model(
+        save_model, artifact_path, name, registered_model_name, sk_model,
+        code_paths=code_paths, serialization_format=serialization_format, signature=signature,
+        input_example=input_example, pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements, pyfunc_predict_fn=pyfunc_predict_fn,
+        metadata=metadata, skops_trusted_types=skops_trusted_types,
+    )
 
 
 def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None,
