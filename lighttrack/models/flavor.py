@@ -102,7 +102,8 @@ def finish_model(
     requirements = list(pip_requirements) if pip_requirements else requirements_for(packages, extra_pip_requirements)
     env = write_environment(folder, requirements)
     if loader_module:
-        meta.add_flavor(PYFUNC, loader_module=loader_module, model_path=model_path, env=env,
+        paths = {"model_path": model_path} if model_path is not None else {}
+        meta.add_flavor(PYFUNC, loader_module=loader_module, **paths, env=env,
                         python_version=platform.python_version(), code=code, **(pyfunc_conf or {}))
     meta.add_flavor(flavor, **{"code": code, **flavor_conf})
     record_hashes(meta, folder)
