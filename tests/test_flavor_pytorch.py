@@ -103,14 +103,14 @@ def test_mlflow_loads_ours_and_we_load_mlflows(net, tmp_path, monkeypatch):
     assert np.allclose(mlflow_pytorch.load_model(str(tmp_path / "ours"))(torch.from_numpy(X)).detach().numpy(),
                        _expected(net, X))
 
-    mlflow_pytorch.save_model(net, tmp_path / "mlflow", input_example=X)
+    mlflow_pytorch.save_model(net, tmp_path / "mlflow", input_example=X, pip_requirements=["torch"])
     with pytest.raises(ModelError, match="no file hashes"):
         lt.pyfunc.load_model(str(tmp_path / "mlflow"))
     ours = lt.pyfunc.load_model(str(tmp_path / "mlflow"), verify=False)
     assert np.allclose(ours.predict(X), theirs.predict(X))
 
     monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
-    mlflow_pytorch.save_model(net, tmp_path / "mlflow-pickle", serialization_format="pickle")
+    mlflow_pytorch.save_model(net, tmp_path / "mlflow-pickle", serialization_format="pickle", pip_requirements=["torch"])
     with pytest.raises(ModelError, match="allow_pickle"):
         lt.pytorch.load_model(str(tmp_path / "mlflow-pickle"), verify=False)
     loaded = lt.pytorch.load_model(str(tmp_path / "mlflow-pickle"), verify=False, allow_pickle=True)

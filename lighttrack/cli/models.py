@@ -207,8 +207,10 @@ def predict(ctx, model_uri: str, input_path: Path, output_path: Path | None, all
         model = lighttrack.pyfunc.load_model(model_uri, allow_pickle=allow_pickle or None,
                                              trusted_types=list(trusted_types), verify=not no_verify)
     result = model.predict(_read_input(input_path))
-    values = result.tolist() if hasattr(result, "tolist") else list(result)
+    values = _plain(result)
     if output_path is not None and output_path.suffix.lower() == ".csv":
+        if not isinstance(values, list) or any(isinstance(v, (dict, list)) for v in values):
+            raise click.ClickException("these predictions are not one value per row: write them as .json")
         output_path.write_text("prediction\n" + "\n".join(map(str, values)) + "\n")
         return
     text = json.dumps({"predictions": values})
@@ -216,6 +218,20 @@ def predict(ctx, model_uri: str, input_path: Path, output_path: Path | None, all
         output_path.write_text(text + "\n")
     else:
         sys.stdout.write(text + "\n")
+
+
+def _plain(result):
+    """Predictions as JSON values: arrays, Series, DataFrames (records) and dicts of outputs
+    (ONNX, multi-output models) alike."""
+    if isinstance(result, dict):
+        return {str(k): _plain(v) for k, v in result.items()}
+    if type(result).__name__ == "DataFrame":
+        return [{str(k): _plain(v) for k, v in row.items()} for row in result.to_dict(orient="records")]
+    if hasattr(result, "tolist"):
+        return result.tolist()
+    if isinstance(result, (list, tuple)):
+        return [_plain(v) for v in result]
+    return result
 
 
 @contextmanager
@@ -274,3 +290,27 @@ def import_model(ctx, directory: Path, name: str) -> None:
 
     version = register_model(str(directory), name, client=client_from(ctx))
     click.echo(f"imported {directory} as {name} version {version.version} ({version.source})")
+
+
+@models.command("convert")
+@click.argument("model_uri")
+@click.option("--to", "target", type=click.Choice(["onnx"]), required=True, help="The format to convert to.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the converted model to this new folder (default: log it beside the original).")
+@click.option("--allow-pickle", is_flag=True, help="Allow loading a pickle-based sklearn model (runs its code).")
+@click.option("--trust", "trusted_types", multiple=True, metavar="TYPE", help="Also trust this skops type.")
+@click.option("--no-verify", is_flag=True, help="Convert a model that records no file hashes, unchecked.")
+@click.pass_context
+def convert(ctx, model_uri: str, target: str, output: Path | None, allow_pickle: bool,
+            trusted_types: tuple[str, ...], no_verify: bool) -> None:
+    """Convert a scikit-learn MODEL_URI to ONNX (skl2onnx): portable, no Python code to trust."""
+    from lighttrack.onnx.convert import convert as to_onnx
+
+    if output is not None and output.exists() and any(output.iterdir()):
+        raise click.ClickException(f"{output} exists and is not empty: choose a new folder")
+    client = client_from(ctx)
+    _point_api_at(ctx)
+    with _warnings_as_notes():
+        where = to_onnx(model_uri, output, trusted_types=list(trusted_types), verify=not no_verify,
+                        allow_pickle=allow_pickle or None, client=client)
+    click.echo(f"converted {model_uri} to ONNX: {where}")
