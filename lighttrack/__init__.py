@@ -44,7 +44,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 # submodules reachable as attributes, like mlflow.sklearn / mlflow.pyfunc / mlflow.entities
-_SUBMODULES = {"entities", "client", "errors", "tracking", "store", "sklearn", "pyfunc", "models", "projects", "sklearn_autolog"}
+_SUBMODULES = {"entities", "client", "errors", "tracking", "store", "sklearn", "pyfunc", "models", "projects",
+               "sklearn_autolog", "pytorch", "onnx"}
 
 __all__ = sorted(_EXPORTS)
 

@@ -115,3 +115,30 @@ def test_mlflow_loads_ours_and_we_load_mlflows(net, tmp_path, monkeypatch):
         lt.pytorch.load_model(str(tmp_path / "mlflow-pickle"), verify=False)
     loaded = lt.pytorch.load_model(str(tmp_path / "mlflow-pickle"), verify=False, allow_pickle=True)
     assert np.allclose(loaded(torch.from_numpy(X)).detach().numpy(), _expected(net, X))
+
+
+def test_a_missing_framework_is_one_line_naming_the_extra(net, tmp_path):
+    """In a fresh interpreter where torch (or onnxruntime) cannot be imported."""
+    from conftest import run_python
+
+    lt.pytorch.save_model(net, tmp_path / "m", input_example=X)
+    rows = tmp_path / "rows.json"
+    rows.write_text('{"inputs": [[0.1, 0.2, 0.3]]}')
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from lighttrack.cli import main\n"
+        "sys.argv = ['lighttrack', '--db', sys.argv[1], 'models', 'predict', '-m', sys.argv[2], '-i', sys.argv[3]]\n"
+        "main()\n"
+    )
+    result = run_python(code, str(tmp_path / "t.db"), str(tmp_path / "m"), str(rows), check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].endswith("pip install 'lighttrack[pytorch]'"), result.stderr
+    assert "Traceback" not in result.stderr
+    api = run_python(
+        "import sys; sys.modules['onnxruntime'] = None\n"
+        "import lighttrack.onnx\n"
+        "try:\n    lighttrack.onnx._runtime()\n"
+        "except ImportError as exc:\n    print(type(exc).__name__, exc)\n"
+    )
+    assert "MissingFramework lighttrack.onnx needs onnxruntime" in api.stdout
+    assert "pip install 'lighttrack[onnx]'" in api.stdout
