@@ -33,17 +33,18 @@ _FILES = {SERIALIZATION_FORMAT_SKOPS: "model.skops", SERIALIZATION_FORMAT_PICKLE
 
 def _serialize(sk_model: Any, fmt: str, trusted: list[str] | None) -> tuple[bytes, list[str] | None]:
     if fmt == SERIALIZATION_FORMAT_SKOPS:
-        import skops.io
+        from lighttrack.models.skops_import import skops_io
 
+        skops = skops_io()
         try:
-            data = skops.io.dumps(sk_model)
+            data = skops.dumps(sk_model)
         except Exception as exc:
             raise ModelError(
                 f"skops cannot save this model ({exc}); pass serialization_format='cloudpickle' "
                 "(loading it will then need allow_pickle=True)"
             ) from None
         # Trust exactly the types of the estimator being saved; loading accepts only these.
-        found = skops.io.get_untrusted_types(data=data)
+        found = skops.get_untrusted_types(data=data)
         return data, sorted(set(found) | set(trusted or []))
     if fmt == SERIALIZATION_FORMAT_CLOUDPICKLE:
         import cloudpickle
@@ -167,11 +168,13 @@ def _load_skops(data: bytes, folder: Path, conf: dict[str, Any], trusted_types: 
 
     recorded = conf.get("skops_trusted_types") or []
     trusted = check_types(skops_types(data), trusted_types, f"the skops model at {folder}", recorded)
-    import skops.io
+    from lighttrack.models.skops_import import skops_io
+
+    skops = skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
-        return skops.io.loads(data, trusted=trusted)
+        return skops.loads(data, trusted=trusted)
     except UntrustedTypesFoundException as exc:
         raise UntrustedModel(f"the skops model at {folder} was refused by skops' own audit ({exc}); "
                              "it was not loaded") from None
