@@ -142,3 +142,15 @@ def test_a_missing_framework_is_one_line_naming_the_extra(net, tmp_path):
     )
     assert "MissingFramework lighttrack.onnx needs onnxruntime" in api.stdout
     assert "pip install 'lighttrack[onnx]'" in api.stdout
+
+
+def test_signatures_infer_tensor_specs_from_torch_tensors_and_enforce_them():
+    from lighttrack.models import infer_signature
+    from lighttrack.models.signature import enforce
+
+    signature = infer_signature(torch.zeros(5, 3), (torch.zeros(5, 2), torch.zeros(5, dtype=torch.int64)))
+    assert signature.inputs.to_json() == '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]'
+    assert [(s.dtype, s.shape) for s in signature.outputs.inputs] == [("float32", (-1, 2)), ("int64", (-1,))]
+    assert enforce(signature.inputs, torch.ones(2, 3)).shape == (2, 3)  # a tensor is checked as its array
+    with pytest.raises(InvalidArgument, match="dimension 1 must be 3"):
+        enforce(signature.inputs, torch.ones(2, 4))
