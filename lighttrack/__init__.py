@@ -45,7 +45,7 @@ _EXPORTS: dict[str, str] = {
 
 # submodules reachable as attributes, like mlflow.sklearn / mlflow.pyfunc / mlflow.entities
 _SUBMODULES = {"entities", "client", "errors", "tracking", "store", "sklearn", "pyfunc", "models", "projects",
-               "sklearn_autolog", "pytorch", "onnx"}
+               "sklearn_autolog", "pytorch", "onnx", "xgboost", "lightgbm", "statsmodels", "keras", "tensorflow"}
 
 __all__ = sorted(_EXPORTS)
 
