@@ -228,7 +228,11 @@ def _load_mlflow_sklearn(folder: Path, conf: dict[str, Any], data: Path, allow_p
                 f"the lightgbm skops model at {folder} holds types lighttrack does not trust "
                 f"({', '.join(refused)}); it was not loaded"
             )
-        return skops.io.load(data, trusted=SKOPS_TRUSTED)
+        model = skops.io.load(data, trusted=SKOPS_TRUSTED)
+        if _class_name(model) not in SKLEARN_CLASSES:
+            raise ModelError(f"the lightgbm model at {folder} holds a {_class_name(model)}, not "
+                             f"one of {', '.join(sorted(SKLEARN_CLASSES))}; it was not loaded")
+        return model
     if fmt not in ("pickle", "cloudpickle"):
         raise ModelError(f"unknown serialization_format {fmt!r} in {folder}/MLmodel")
     from lighttrack.pyfunc import pickle_allowed, refuse_pickle
