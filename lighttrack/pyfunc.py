@@ -34,8 +34,6 @@ PYTHON_MODEL_FILE = "python_model.pkl"
 _LOADERS = {
     "mlflow.pyfunc.model": "lighttrack.pyfunc",
     "lighttrack.pyfunc": "lighttrack.pyfunc",
-    **{f"{prefix}.{flavor}": f"lighttrack.{flavor}" for prefix in ("mlflow", "lighttrack")
-       for flavor in ("xgboost", "lightgbm", "statsmodels", "keras", "tensorflow")},
 }
 #: Flavours whose ``mlflow.<name>`` loader_module loads through ``lighttrack.<name>``.
 KNOWN_FLAVOURS = ("sklearn", "pytorch", "onnx", "tensorflow", "keras", "xgboost", "lightgbm", "statsmodels")

@@ -18,6 +18,9 @@ import lighttrack.pyfunc
 from conftest import run_python
 from lighttrack.errors import InvalidArgument, ModelError
 
+# loading MLflow-made models (no hashes) with verify=False warns by design; that is tested in test_trust
+pytestmark = pytest.mark.filterwarnings("ignore::lighttrack.models.files.UnverifiedModelWarning")
+
 X = np.random.RandomState(3).rand(6, 3).astype(np.float32)
 
 
@@ -52,7 +55,7 @@ def test_mlmodel_keys_match_mlflow_and_mlflow_loads_ours(tmp_path, model):
     expected = model.predict(X, verbose=0)
     np.testing.assert_allclose(real_keras.load_model(str(tmp_path / "ours")).predict(X, verbose=0), expected, rtol=1e-6)
     np.testing.assert_allclose(real_pyfunc.load_model(str(tmp_path / "ours")).predict(X), expected, rtol=1e-6)
-    np.testing.assert_allclose(lighttrack.pyfunc.load_model(tmp_path / "theirs").predict(X), expected, rtol=1e-6)
+    np.testing.assert_allclose(lighttrack.pyfunc.load_model(tmp_path / "theirs", verify=False).predict(X), expected, rtol=1e-6)
 
 
 def test_lambda_layers_need_allow_pickle(tmp_path):

@@ -18,6 +18,9 @@ import lighttrack.pyfunc
 import lighttrack.statsmodels
 from lighttrack.errors import InvalidArgument, ModelError
 
+# loading MLflow-made models (no hashes) with verify=False warns by design; that is tested in test_trust
+pytestmark = pytest.mark.filterwarnings("ignore::lighttrack.models.files.UnverifiedModelWarning")
+
 rng = np.random.RandomState(2)
 X = pd.DataFrame({"a": rng.rand(20), "b": rng.rand(20)})
 Y = 2 * X["a"] - X["b"] + 0.01 * rng.rand(20)
@@ -63,7 +66,7 @@ def test_mlmodel_keys_match_mlflow_and_real_mlflow_loads_ours(tmp_path, results,
 
 def test_we_load_mlflows_model_with_equal_predictions(tmp_path, results):
     real_statsmodels.save_model(results, tmp_path / "m", pip_requirements=["statsmodels"])
-    np.testing.assert_allclose(lighttrack.pyfunc.load_model(tmp_path / "m", allow_pickle=True).predict(X),
+    np.testing.assert_allclose(lighttrack.pyfunc.load_model(tmp_path / "m", allow_pickle=True, verify=False).predict(X),
                                results.predict(X))
 
 

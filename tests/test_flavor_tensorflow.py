@@ -16,6 +16,9 @@ import lighttrack.pyfunc
 import lighttrack.tensorflow
 from lighttrack.errors import InvalidArgument, ModelError
 
+# loading MLflow-made models (no hashes) with verify=False warns by design; that is tested in test_trust
+pytestmark = pytest.mark.filterwarnings("ignore::lighttrack.models.files.UnverifiedModelWarning")
+
 X = np.random.RandomState(4).rand(5, 3).astype(np.float32)
 
 
@@ -69,7 +72,7 @@ def test_mlmodel_keys_match_mlflow_and_mlflow_loads_ours_and_we_load_theirs(tmp_
         assert set(ours["python_function"]) == set(theirs["python_function"]), kind
     for kind, expected in (("k", expected_k), ("m", expected_m)):
         np.testing.assert_allclose(real_pyfunc.load_model(str(tmp_path / f"ours_{kind}")).predict(X), expected, rtol=1e-6)
-        np.testing.assert_allclose(lighttrack.pyfunc.load_model(tmp_path / f"theirs_{kind}").predict(X), expected,
+        np.testing.assert_allclose(lighttrack.pyfunc.load_model(tmp_path / f"theirs_{kind}", verify=False).predict(X), expected,
                                    rtol=1e-6)
     assert "tensorflow" in (tmp_path / "ours_k" / "requirements.txt").read_text()
 
@@ -78,7 +81,7 @@ def test_the_file_cannot_name_the_module_that_is_imported(tmp_path, keras_model)
     real_tensorflow.save_model(keras_model, str(tmp_path / "m"), pip_requirements=["tensorflow"])
     (tmp_path / "m" / "data" / "keras_module.txt").write_text("antigravity")
     with pytest.raises(ModelError, match="names module 'antigravity'"):
-        lighttrack.pyfunc.load_model(tmp_path / "m")
+        lighttrack.pyfunc.load_model(tmp_path / "m", verify=False)
     assert "antigravity" not in sys.modules
 
 
@@ -86,8 +89,8 @@ def test_pickled_custom_objects_need_allow_pickle(tmp_path, keras_model):
     real_tensorflow.save_model(keras_model, str(tmp_path / "m"), custom_objects={"scale": abs},
                                pip_requirements=["tensorflow"])
     with pytest.raises(ModelError, match="custom objects.*allow_pickle=True"):
-        lighttrack.tensorflow.load_model(tmp_path / "m")
-    assert lighttrack.tensorflow.load_model(tmp_path / "m", allow_pickle=True) is not None
+        lighttrack.tensorflow.load_model(tmp_path / "m", verify=False)
+    assert lighttrack.tensorflow.load_model(tmp_path / "m", allow_pickle=True, verify=False) is not None
 
 
 def test_signature_rules_and_missing_tensorflow(tmp_path, keras_model, monkeypatch):

@@ -26,9 +26,9 @@ KERAS_MODULE_FILE = "keras_module.txt"
 
 
 def _keras():
-    from lighttrack.models.framework import require
+    from lighttrack.models.flavor import require
 
-    return require("keras", EXTRA)
+    return require("keras", EXTRA, FLAVOR_NAME)
 
 
 def save_keras_file(model: Any, folder: Path, keras_module: str) -> None:
@@ -68,7 +68,6 @@ def save_model(
     path: str | os.PathLike[str],
     save_exported_model: bool = False,
     conda_env: Any = None,
-    mlflow_model: Model | None = None,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,
     pip_requirements: list[str] | None = None,
@@ -79,24 +78,24 @@ def save_model(
     _artifact_path: str | None = None,
 ) -> Model:
     """Write a Keras 3 model as an MLflow model folder (``.keras`` format) at ``path``."""
-    from lighttrack.models import framework
+    from lighttrack.models import flavor
 
     keras = _keras()
     if save_exported_model:
         raise InvalidArgument("save_exported_model=True is not supported; use lighttrack.tensorflow for SavedModels")
     if not isinstance(model, keras.Model):
         raise InvalidArgument(f"model must be a keras.Model, not {type(model).__name__}")
-    folder = framework.new_folder(path)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = flavor.new_model_folder(path)
     save_keras_file(model, folder, "keras")
-    meta = mlflow_model or Model()
-    meta.artifact_path, meta.run_id, meta.metadata = _artifact_path, _run_id, metadata
-    framework.example_and_signature(meta, folder, input_example, signature, KerasWrapper(model).predict)
-    meta.add_flavor(FLAVOR_NAME, data=DATA_DIR, keras_version=keras.__version__,
-                    keras_backend=keras.backend.backend(), save_exported_model=False)
-    return framework.finish(
-        meta, folder, loader_module="mlflow.keras", packages=["keras", _backend_package(keras)],
-        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
+    meta = flavor.start_model(folder, input_example=input_example, signature=signature,
+                              predict=KerasWrapper(model).predict, run_id=_run_id, artifact_path=_artifact_path,
+                              metadata=metadata)
+    return flavor.finish_model(
+        meta, folder, flavor=FLAVOR_NAME, loader_module="mlflow.keras", model_path=None, flavor_has_code=False,
+        flavor_conf={"data": DATA_DIR, "keras_version": keras.__version__, "keras_backend": keras.backend.backend(),
+                     "save_exported_model": False},
+        packages=["keras", _backend_package(keras)], pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
     )
 
 
@@ -129,38 +128,38 @@ def log_model(
     name: str | None = None,
 ) -> ModelInfo:
     """Save the Keras model into the active run (started if none) and register it when asked."""
-    from lighttrack.models import framework
+    from lighttrack.models.flavor import log_flavor_model
 
-    return framework.log(
-        save_model, artifact_path, name, registered_model_name, model=model,
-        save_exported_model=save_exported_model, signature=signature, input_example=input_example,
+    return log_flavor_model(
+        save_model, artifact_path, name, registered_model_name, model, save_exported_model=save_exported_model, signature=signature, input_example=input_example,
         pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements, metadata=metadata,
     )
 
 
 def _load(folder: Path, meta: Model, custom_objects: dict[str, Any] | None, allow_pickle: bool | None,
           load_model_kwargs: dict[str, Any] | None = None) -> Any:
-    from lighttrack.models.framework import flavor_conf, inside
+    from lighttrack.models.files import flavor_conf, inside
 
     conf = flavor_conf(meta, FLAVOR_NAME, folder)
-    target = inside(folder, conf.get("data", DATA_DIR), "its model data")
+    target = inside(folder, conf.get("data", DATA_DIR), "MLmodel's keras.data")
     if target.is_dir():
         target = target / MODEL_NAME
     if conf.get("save_exported_model"):
-        from lighttrack.models.framework import require
+        from lighttrack.models.flavor import require
 
-        return require("tensorflow", "tensorflow").saved_model.load(str(target))
+        return require("tensorflow", "tensorflow", FLAVOR_NAME).saved_model.load(str(target))
     return load_keras_file(target.with_name(target.name + ".keras"), custom_objects, allow_pickle, load_model_kwargs)
 
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None,
                custom_objects: dict[str, Any] | None = None, load_model_kwargs: dict[str, Any] | None = None,
-               *, allow_pickle: bool | None = None) -> Any:
-    """The Keras model, from any model URI or folder."""
-    from lighttrack.models.framework import opened
+               *, allow_pickle: bool | None = None, verify: bool = True) -> Any:
+    """The Keras model, from any model URI or folder (``verify=False``: a model without file
+    hashes, such as MLflow's)."""
+    from lighttrack.models.files import opened_model
 
-    return opened(model_uri, dst_path,
-                  lambda folder, meta: _load(folder, meta, custom_objects, allow_pickle, load_model_kwargs))
+    with opened_model(model_uri, dst_path, verify) as (folder, meta):
+        return _load(folder, meta, custom_objects, allow_pickle, load_model_kwargs)
 
 
 class KerasWrapper:

@@ -39,9 +39,9 @@ SKOPS_TRUSTED = sorted({"collections.OrderedDict", "collections.defaultdict", BO
 
 
 def _lightgbm():
-    from lighttrack.models.framework import require
+    from lighttrack.models.flavor import require
 
-    return require("lightgbm", EXTRA)
+    return require("lightgbm", EXTRA, FLAVOR_NAME)
 
 
 def _class_name(model: Any) -> str:
@@ -111,7 +111,6 @@ def save_model(
     path: str | os.PathLike[str],
     conda_env: Any = None,
     code_paths: list[str] | None = None,
-    mlflow_model: Model | None = None,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,
     pip_requirements: list[str] | None = None,
@@ -122,7 +121,7 @@ def save_model(
     _artifact_path: str | None = None,
 ) -> Model:
     """Write a LightGBM Booster or sklearn-API estimator as an MLflow model folder at ``path``."""
-    from lighttrack.models import framework
+    from lighttrack.models import flavor
 
     lgb = _lightgbm()
     model_class = _class_name(lgb_model)
@@ -134,9 +133,8 @@ def save_model(
     if not is_booster and not getattr(lgb_model, "fitted_", False):
         raise InvalidArgument(f"this {type(lgb_model).__name__} is not fitted: call fit() before saving it")
     state = None if is_booster else _sklearn_state(lgb_model)
-    folder = framework.new_folder(path)
-    code = framework.check_code_paths(code_paths)
-    folder.mkdir(parents=True, exist_ok=True)
+    flavor.check_code_paths(code_paths)
+    folder = flavor.new_model_folder(path)
     booster = lgb_model if is_booster else lgb_model.booster_
     booster.save_model(str(folder / BOOSTER_FILE))
     trusted = None
@@ -149,17 +147,15 @@ def save_model(
         (folder / SKOPS_FILE).write_bytes(skops_bytes)
         trusted = sorted(set(skops.io.get_untrusted_types(data=skops_bytes)))
         data = SKOPS_FILE
-    meta = mlflow_model or Model()
-    meta.artifact_path, meta.run_id, meta.metadata = _artifact_path, _run_id, metadata
-    framework.example_and_signature(meta, folder, input_example, signature, lgb_model.predict)
-    code_dir = framework.copy_code_paths(code, folder)
-    meta.add_flavor(FLAVOR_NAME, lgb_version=lgb.__version__, data=data, model_class=model_class, code=code_dir,
-                    serialization_format="skops", skops_trusted_types=trusted)
-    packages = ["lightgbm"] if is_booster else ["lightgbm", "scikit-learn", "skops"]
-    return framework.finish(
-        meta, folder, loader_module="mlflow.lightgbm", packages=packages,
-        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
-        pyfunc_conf={"data": data, "code": code_dir},
+    meta = flavor.start_model(folder, input_example=input_example, signature=signature, predict=lgb_model.predict,
+                              run_id=_run_id, artifact_path=_artifact_path, metadata=metadata)
+    code = flavor.copy_code_paths(folder, code_paths)
+    return flavor.finish_model(
+        meta, folder, flavor=FLAVOR_NAME, loader_module="mlflow.lightgbm", model_path=None, code=code,
+        flavor_conf={"lgb_version": lgb.__version__, "data": data, "model_class": model_class,
+                     "serialization_format": "skops", "skops_trusted_types": trusted},
+        packages=["lightgbm"] if is_booster else ["lightgbm", "scikit-learn", "skops"],
+        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements, pyfunc_conf={"data": data},
     )
 
 
@@ -179,23 +175,23 @@ def log_model(
     name: str | None = None,
 ) -> ModelInfo:
     """Save ``lgb_model`` into the active run (started if none) and register it when asked."""
-    from lighttrack.models import framework
+    from lighttrack.models.flavor import log_flavor_model
 
-    return framework.log(
-        save_model, artifact_path, name, registered_model_name, lgb_model=lgb_model, code_paths=code_paths,
+    return log_flavor_model(
+        save_model, artifact_path, name, registered_model_name, lgb_model, code_paths=code_paths,
         signature=signature, input_example=input_example, pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements, metadata=metadata,
     )
 
 
-def _load(folder: Path, meta: Model, allow_pickle: bool | None = None) -> Any:
-    from lighttrack.models.framework import flavor_conf, inside
+def _load(folder: Path, meta: Model, allow_pickle: bool | None = None, trusted_types: list[str] | None = None) -> Any:
+    from lighttrack.models.files import flavor_conf, inside
 
     lgb = _lightgbm()
     conf = flavor_conf(meta, FLAVOR_NAME, folder)
     model_class = conf.get("model_class", BOOSTER_CLASS)
     if model_class == BOOSTER_CLASS:
-        return _read_booster(inside(folder, conf.get("data"), "its model data"), lgb)
+        return _read_booster(inside(folder, conf.get("data", BOOSTER_FILE), "MLmodel's lightgbm.data"), lgb)
     if model_class not in SKLEARN_CLASSES:
         raise ModelError(f"the lightgbm model at {folder} asks for class {model_class!r}; lighttrack loads only "
                          f"{', '.join(sorted([BOOSTER_CLASS, *SKLEARN_CLASSES]))}")
@@ -205,7 +201,8 @@ def _load(folder: Path, meta: Model, allow_pickle: bool | None = None) -> Any:
         except ValueError as exc:
             raise ModelError(f"{folder / SKLEARN_STATE_FILE} is not valid JSON: {exc}") from None
         return _rebuild(state, _read_booster(folder / BOOSTER_FILE, lgb))
-    return _load_mlflow_sklearn(folder, conf, inside(folder, conf.get("data"), "its model data"), allow_pickle)
+    return _load_mlflow_sklearn(folder, conf, inside(folder, conf.get("data", SKOPS_FILE), "MLmodel's lightgbm.data"),
+                                allow_pickle, trusted_types)
 
 
 def _read_booster(path: Path, lgb: Any) -> Any:
@@ -215,20 +212,19 @@ def _read_booster(path: Path, lgb: Any) -> Any:
         raise ModelError(f"the lightgbm model file {path.name} could not be read: {exc}") from None
 
 
-def _load_mlflow_sklearn(folder: Path, conf: dict[str, Any], data: Path, allow_pickle: bool | None) -> Any:
+def _load_mlflow_sklearn(folder: Path, conf: dict[str, Any], data: Path, allow_pickle: bool | None,
+                         trusted_types: list[str] | None) -> Any:
     """An MLflow-saved LGBMClassifier/Regressor: skops against our allow-list, or pickle if allowed."""
     fmt = conf.get("serialization_format", "cloudpickle")
     if fmt == "skops":
+        from lighttrack.models.trust import check_types, skops_types
+
+        raw = data.read_bytes()
+        trusted = check_types(skops_types(raw), [*SKOPS_TRUSTED, *(trusted_types or [])],
+                              f"the lightgbm skops model at {folder}", conf.get("skops_trusted_types"))
         import skops.io
 
-        found = skops.io.get_untrusted_types(file=data)
-        refused = sorted(set(found) - set(SKOPS_TRUSTED))
-        if refused:
-            raise ModelError(
-                f"the lightgbm skops model at {folder} holds types lighttrack does not trust "
-                f"({', '.join(refused)}); it was not loaded"
-            )
-        model = skops.io.load(data, trusted=SKOPS_TRUSTED)
+        model = skops.io.loads(raw, trusted=trusted)
         if _class_name(model) not in SKLEARN_CLASSES:
             raise ModelError(f"the lightgbm model at {folder} holds a {_class_name(model)}, not "
                              f"one of {', '.join(sorted(SKLEARN_CLASSES))}; it was not loaded")
@@ -246,11 +242,14 @@ def _load_mlflow_sklearn(folder: Path, conf: dict[str, Any], data: Path, allow_p
 
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None, *,
-               allow_pickle: bool | None = None) -> Any:
-    """The Booster or sklearn-API estimator, from any model URI or folder."""
-    from lighttrack.models.framework import opened
+               allow_pickle: bool | None = None, trusted_types: list[str] | None = None, verify: bool = True) -> Any:
+    """The Booster or sklearn-API estimator, from any model URI or folder. ``trusted_types``
+    and ``allow_pickle`` only matter for MLflow-saved sklearn-API models (skops or pickle);
+    ``verify=False`` loads a model without file hashes (MLflow's)."""
+    from lighttrack.models.files import opened_model
 
-    return opened(model_uri, dst_path, lambda folder, meta: _load(folder, meta, allow_pickle))
+    with opened_model(model_uri, dst_path, verify) as (folder, meta):
+        return _load(folder, meta, allow_pickle, trusted_types)
 
 
 class _LGBModelWrapper:
@@ -261,8 +260,9 @@ class _LGBModelWrapper:
         return self.raw_model.predict(data)
 
 
-def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None) -> _LGBModelWrapper:
-    return _LGBModelWrapper(_load(folder, meta, allow_pickle))
+def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None,
+                 trusted_types: list[str] | None = None) -> _LGBModelWrapper:
+    return _LGBModelWrapper(_load(folder, meta, allow_pickle, trusted_types))
 
 
 def autolog(*args: Any, **kwargs: Any) -> None:

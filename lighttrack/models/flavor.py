@@ -72,6 +72,15 @@ def start_model(
     return meta
 
 
+def check_code_paths(code_paths: list[str] | None) -> None:
+    """Refuse missing ``code_paths`` before the model folder is created."""
+    if code_paths is not None and (isinstance(code_paths, (str, os.PathLike)) or not isinstance(code_paths, (list, tuple))):
+        raise InvalidArgument("code_paths must be a list of local file or folder paths")
+    missing = [str(p) for p in code_paths or () if not Path(p).exists()]
+    if missing:
+        raise InvalidArgument(f"code path(s) {', '.join(missing)} do not exist")
+
+
 def copy_code_paths(folder: Path, code_paths: list[str] | None) -> str | None:
     """Copy ``code_paths`` into ``folder/code`` (MLflow's layout); returns the flavour's ``code``."""
     if not code_paths:
@@ -91,7 +100,7 @@ def finish_model(
     meta: Model, folder: Path, *, flavor: str, flavor_conf: dict[str, Any],
     loader_module: str | None, model_path: str | None, packages: list[str],
     pip_requirements: list[str] | None = None, extra_pip_requirements: list[str] | None = None,
-    pyfunc_conf: dict[str, Any] | None = None, code: str | None = None,
+    pyfunc_conf: dict[str, Any] | None = None, code: str | None = None, flavor_has_code: bool = True,
 ) -> Model:
     """Write requirements, the python_function block (when ``loader_module``), the flavour
     block, the hashes of every file and MLmodel. Returns ``meta``."""
@@ -102,10 +111,12 @@ def finish_model(
     requirements = list(pip_requirements) if pip_requirements else requirements_for(packages, extra_pip_requirements)
     env = write_environment(folder, requirements)
     if loader_module:
-        paths = {"model_path": model_path} if model_path is not None else {}
-        meta.add_flavor(PYFUNC, loader_module=loader_module, **paths, env=env,
-                        python_version=platform.python_version(), code=code, **(pyfunc_conf or {}))
-    meta.add_flavor(flavor, **{"code": code, **flavor_conf})
+        block = dict(loader_module=loader_module, model_path=model_path, env=env,
+                     python_version=platform.python_version(), code=code, **(pyfunc_conf or {}))
+        # MLflow's add_to_model leaves empty entries out of this block (no "code: null")
+        meta.add_flavor(PYFUNC, **{k: v for k, v in block.items() if v is not None})
+    # MLflow writes "code" into every flavour block except keras'
+    meta.add_flavor(flavor, **({"code": code} if flavor_has_code else {}), **flavor_conf)
     record_hashes(meta, folder)
     meta.save(folder / "MLmodel")
     return meta

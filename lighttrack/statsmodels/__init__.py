@@ -22,9 +22,9 @@ DATA_FILE = "model.statsmodels"
 
 
 def _statsmodels():
-    from lighttrack.models.framework import require
+    from lighttrack.models.flavor import require
 
-    return require("statsmodels", EXTRA)
+    return require("statsmodels", EXTRA, FLAVOR_NAME)
 
 
 def save_model(
@@ -32,7 +32,6 @@ def save_model(
     path: str | os.PathLike[str],
     conda_env: Any = None,
     code_paths: list[str] | None = None,
-    mlflow_model: Model | None = None,
     remove_data: bool = False,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,
@@ -44,7 +43,7 @@ def save_model(
     _artifact_path: str | None = None,
 ) -> Model:
     """Write fitted statsmodels results (``model.fit()``'s return) as an MLflow model folder."""
-    from lighttrack.models import framework
+    from lighttrack.models import flavor
 
     statsmodels = _statsmodels()
     if not (callable(getattr(statsmodels_model, "save", None)) and hasattr(statsmodels_model, "model")):
@@ -52,20 +51,18 @@ def save_model(
             "statsmodels_model must be fitted statsmodels results (what model.fit() returns), "
             f"not {type(statsmodels_model).__name__}"
         )
-    folder = framework.new_folder(path)
-    code = framework.check_code_paths(code_paths)
-    folder.mkdir(parents=True, exist_ok=True)
+    flavor.check_code_paths(code_paths)
+    folder = flavor.new_model_folder(path)
     statsmodels_model.save(str(folder / DATA_FILE), remove_data)
-    meta = mlflow_model or Model()
-    meta.artifact_path, meta.run_id, meta.metadata = _artifact_path, _run_id, metadata
-    framework.example_and_signature(meta, folder, input_example, signature,
-                                    _StatsmodelsWrapper(statsmodels_model).predict)
-    code_dir = framework.copy_code_paths(code, folder)
-    meta.add_flavor(FLAVOR_NAME, statsmodels_version=statsmodels.__version__, data=DATA_FILE, code=code_dir)
-    return framework.finish(
-        meta, folder, loader_module="mlflow.statsmodels", packages=["statsmodels"],
-        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
-        pyfunc_conf={"data": DATA_FILE, "code": code_dir},
+    meta = flavor.start_model(folder, input_example=input_example, signature=signature,
+                              predict=_StatsmodelsWrapper(statsmodels_model).predict, run_id=_run_id,
+                              artifact_path=_artifact_path, metadata=metadata)
+    code = flavor.copy_code_paths(folder, code_paths)
+    return flavor.finish_model(
+        meta, folder, flavor=FLAVOR_NAME, loader_module="mlflow.statsmodels", model_path=None, code=code,
+        flavor_conf={"statsmodels_version": statsmodels.__version__, "data": DATA_FILE},
+        packages=["statsmodels"], pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
+        pyfunc_conf={"data": DATA_FILE},
     )
 
 
@@ -86,21 +83,20 @@ def log_model(
     name: str | None = None,
 ) -> ModelInfo:
     """Save the results into the active run (started if none) and register them when asked."""
-    from lighttrack.models import framework
+    from lighttrack.models.flavor import log_flavor_model
 
-    return framework.log(
-        save_model, artifact_path, name, registered_model_name, statsmodels_model=statsmodels_model,
-        code_paths=code_paths, remove_data=remove_data, signature=signature, input_example=input_example,
+    return log_flavor_model(
+        save_model, artifact_path, name, registered_model_name, statsmodels_model, code_paths=code_paths, remove_data=remove_data, signature=signature, input_example=input_example,
         pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements, metadata=metadata,
     )
 
 
 def _load(folder: Path, meta: Model, allow_pickle: bool | None) -> Any:
-    from lighttrack.models.framework import flavor_conf, inside
+    from lighttrack.models.files import flavor_conf, inside
     from lighttrack.pyfunc import pickle_allowed, refuse_pickle
 
     conf = flavor_conf(meta, FLAVOR_NAME, folder)
-    data = inside(folder, conf.get("data", DATA_FILE), "its model data")
+    data = inside(folder, conf.get("data", DATA_FILE), "MLmodel's statsmodels.data")
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle(f"the statsmodels model at {folder}")
     _statsmodels()
@@ -113,11 +109,13 @@ def _load(folder: Path, meta: Model, allow_pickle: bool | None) -> Any:
 
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None, *,
-               allow_pickle: bool | None = None) -> Any:
-    """The fitted statsmodels results, from any model URI or folder (needs ``allow_pickle``)."""
-    from lighttrack.models.framework import opened
+               allow_pickle: bool | None = None, verify: bool = True) -> Any:
+    """The fitted statsmodels results, from any model URI or folder (needs ``allow_pickle``;
+    ``verify=False`` for a model without file hashes, such as MLflow's)."""
+    from lighttrack.models.files import opened_model
 
-    return opened(model_uri, dst_path, lambda folder, meta: _load(folder, meta, allow_pickle))
+    with opened_model(model_uri, dst_path, verify) as (folder, meta):
+        return _load(folder, meta, allow_pickle)
 
 
 class _StatsmodelsWrapper:

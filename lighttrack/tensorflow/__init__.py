@@ -31,9 +31,9 @@ _PICKLED_CUSTOM_OBJECTS = ("custom_objects.cloudpickle", "global_custom_objects.
 
 
 def _tensorflow():
-    from lighttrack.models.framework import require
+    from lighttrack.models.flavor import require
 
-    return require("tensorflow", EXTRA)
+    return require("tensorflow", EXTRA, FLAVOR_NAME)
 
 
 def _check_signature(signature: Any) -> None:
@@ -52,7 +52,6 @@ def save_model(
     path: str | os.PathLike[str],
     conda_env: Any = None,
     code_paths: list[str] | None = None,
-    mlflow_model: Model | None = None,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,
     pip_requirements: list[str] | None = None,
@@ -66,7 +65,7 @@ def save_model(
 ) -> Model:
     """Write a ``tf.keras`` model or a ``tf.Module`` as an MLflow model folder at ``path``."""
     from lighttrack.keras import KerasWrapper, save_keras_file
-    from lighttrack.models import framework
+    from lighttrack.models import flavor
 
     tf = _tensorflow()
     import keras
@@ -77,26 +76,22 @@ def save_model(
     if keras_model_kwargs and keras_model_kwargs.get("save_format", "tf") != "tf":
         raise InvalidArgument("keras_model_kwargs save_format must be 'tf' (written as .keras); h5 is not written")
     _check_signature(signature)
-    folder = framework.new_folder(path)
-    code = framework.check_code_paths(code_paths)
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = mlflow_model or Model()
-    meta.artifact_path, meta.run_id, meta.metadata = _artifact_path, _run_id, metadata
-    code_dir = framework.copy_code_paths(code, folder)
+    flavor.check_code_paths(code_paths)
+    folder = flavor.new_model_folder(path)
     if is_keras:
         save_keras_file(model, folder, "tensorflow.keras")
         (folder / DATA_DIR / SAVE_FORMAT_FILE).write_text("tf")
         predict = KerasWrapper(model).predict
-        flavor = {"data": DATA_DIR, "model_type": MODEL_TYPE_KERAS, "keras_version": tf.__version__,
-                  "save_format": "tf"}
-        pyfunc_conf = {"data": DATA_DIR, "code": code_dir}
+        conf = {"data": DATA_DIR, "model_type": MODEL_TYPE_KERAS, "keras_version": tf.__version__, "save_format": "tf"}
+        pyfunc_conf = {"data": DATA_DIR}
     else:
         tf.saved_model.save(model, str(folder / TF2_DIR), **(saved_model_kwargs or {}))
         predict = _ModuleWrapper(model).predict
-        flavor = {"saved_model_dir": TF2_DIR, "model_type": MODEL_TYPE_TF2_MODULE}
-        pyfunc_conf = {"code": code_dir}
-    framework.example_and_signature(meta, folder, input_example, signature, predict)
-    meta.add_flavor(FLAVOR_NAME, code=code_dir, **flavor)
+        conf = {"saved_model_dir": TF2_DIR, "model_type": MODEL_TYPE_TF2_MODULE}
+        pyfunc_conf = {}
+    meta = flavor.start_model(folder, input_example=input_example, signature=signature, predict=predict,
+                              run_id=_run_id, artifact_path=_artifact_path, metadata=metadata)
+    code = flavor.copy_code_paths(folder, code_paths)
     from importlib import metadata as package_metadata
 
     try:
@@ -104,10 +99,10 @@ def save_model(
         package = "tensorflow-cpu"
     except package_metadata.PackageNotFoundError:
         package = "tensorflow"
-    return framework.finish(
-        meta, folder, loader_module="mlflow.tensorflow", packages=[package],
-        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
-        pyfunc_conf=pyfunc_conf,
+    return flavor.finish_model(
+        meta, folder, flavor=FLAVOR_NAME, loader_module="mlflow.tensorflow", model_path=None, code=code,
+        flavor_conf=conf, packages=[package], pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements, pyfunc_conf=pyfunc_conf,
     )
 
 
@@ -130,12 +125,12 @@ def log_model(
     name: str | None = None,
 ) -> ModelInfo:
     """Save the model into the active run (started if none) and register it when asked."""
-    from lighttrack.models import framework
+    from lighttrack.models.flavor import log_flavor_model
 
     if custom_objects is not None:
         raise InvalidArgument("custom_objects are not saved (MLflow pickles them); pass them to load_model instead")
-    return framework.log(
-        save_model, artifact_path, name, registered_model_name, model=model, code_paths=code_paths,
+    return log_flavor_model(
+        save_model, artifact_path, name, registered_model_name, model, code_paths=code_paths,
         signature=signature, input_example=input_example, pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements, saved_model_kwargs=saved_model_kwargs,
         keras_model_kwargs=keras_model_kwargs, metadata=metadata,
@@ -169,18 +164,18 @@ def _custom_objects(data: Path, given: dict[str, Any] | None, allow_pickle: bool
 def _load(folder: Path, meta: Model, allow_pickle: bool | None, custom_objects: dict[str, Any] | None = None,
           keras_model_kwargs: dict[str, Any] | None = None, saved_model_kwargs: dict[str, Any] | None = None) -> Any:
     from lighttrack.keras import KERAS_MODULE_FILE, MODEL_NAME, load_keras_file
-    from lighttrack.models.framework import flavor_conf, inside
+    from lighttrack.models.files import flavor_conf, inside
 
     conf = flavor_conf(meta, FLAVOR_NAME, folder)
     kind = _model_type(conf)
     tf = _tensorflow()
     if kind == MODEL_TYPE_TF2_MODULE:
-        return tf.saved_model.load(str(inside(folder, conf.get("saved_model_dir"), "its SavedModel")),
+        return tf.saved_model.load(str(inside(folder, conf.get("saved_model_dir", TF2_DIR), "MLmodel's tensorflow.saved_model_dir")),
                                    **(saved_model_kwargs or {}))
     if kind != MODEL_TYPE_KERAS:
         raise ModelError(f"the tensorflow model at {folder} is a {kind!r} model; lighttrack loads "
                          f"{MODEL_TYPE_KERAS!r} and {MODEL_TYPE_TF2_MODULE!r} models")
-    data = inside(folder, conf.get("data", DATA_DIR), "its model data")
+    data = inside(folder, conf.get("data", DATA_DIR), "MLmodel's tensorflow.data")
     module_file = data / KERAS_MODULE_FILE
     module = module_file.read_text().strip() if module_file.is_file() else "tensorflow.keras"
     if module not in KERAS_MODULES:
@@ -200,12 +195,14 @@ def _load(folder: Path, meta: Model, allow_pickle: bool | None, custom_objects: 
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None,
                saved_model_kwargs: dict[str, Any] | None = None, keras_model_kwargs: dict[str, Any] | None = None,
-               *, custom_objects: dict[str, Any] | None = None, allow_pickle: bool | None = None) -> Any:
-    """The Keras model or the loaded ``tf.Module`` (SavedModel), from any model URI or folder."""
-    from lighttrack.models.framework import opened
+               *, custom_objects: dict[str, Any] | None = None, allow_pickle: bool | None = None,
+               verify: bool = True) -> Any:
+    """The Keras model or the loaded ``tf.Module`` (SavedModel), from any model URI or folder
+    (``verify=False``: a model without file hashes, such as MLflow's)."""
+    from lighttrack.models.files import opened_model
 
-    return opened(model_uri, dst_path, lambda folder, meta: _load(
-        folder, meta, allow_pickle, custom_objects, keras_model_kwargs, saved_model_kwargs))
+    with opened_model(model_uri, dst_path, verify) as (folder, meta):
+        return _load(folder, meta, allow_pickle, custom_objects, keras_model_kwargs, saved_model_kwargs)
 
 
 class _ModuleWrapper:

@@ -33,9 +33,9 @@ MODEL_CLASSES = {
 
 
 def _xgboost():
-    from lighttrack.models.framework import require
+    from lighttrack.models.flavor import require
 
-    return require("xgboost", EXTRA)
+    return require("xgboost", EXTRA, FLAVOR_NAME)
 
 
 def _class_name(model: Any) -> str:
@@ -54,7 +54,6 @@ def save_model(
     path: str | os.PathLike[str],
     conda_env: Any = None,
     code_paths: list[str] | None = None,
-    mlflow_model: Model | None = None,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,
     pip_requirements: list[str] | None = None,
@@ -66,7 +65,7 @@ def save_model(
     _artifact_path: str | None = None,
 ) -> Model:
     """Write an XGBoost Booster or sklearn-API estimator as an MLflow model folder at ``path``."""
-    from lighttrack.models import framework
+    from lighttrack.models import flavor
 
     xgb = _xgboost()
     if model_format not in MODEL_FORMATS:
@@ -77,21 +76,20 @@ def save_model(
             f"xgb_model must be an xgboost Booster or one of its sklearn estimators "
             f"({', '.join(sorted(MODEL_CLASSES))}), not {model_class}"
         )
-    folder = framework.new_folder(path)
-    code = framework.check_code_paths(code_paths)
-    folder.mkdir(parents=True, exist_ok=True)
+    flavor.check_code_paths(code_paths)
+    folder = flavor.new_model_folder(path)
     data = f"model.{model_format}"
     xgb_model.save_model(str(folder / data))
-    meta = mlflow_model or Model()
-    meta.artifact_path, meta.run_id, meta.metadata = _artifact_path, _run_id, metadata
-    framework.example_and_signature(meta, folder, input_example, signature, _predictor(xgb_model))
-    code_dir = framework.copy_code_paths(code, folder)
-    meta.add_flavor(FLAVOR_NAME, xgb_version=xgb.__version__, data=data, model_class=model_class,
-                    model_format=model_format, code=code_dir)
-    return framework.finish(
-        meta, folder, loader_module="mlflow.xgboost", packages=["xgboost"],
-        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
-        pyfunc_conf={"data": data, "code": code_dir},
+    meta = flavor.start_model(folder, input_example=input_example, signature=signature,
+                              predict=_predictor(xgb_model), run_id=_run_id, artifact_path=_artifact_path,
+                              metadata=metadata)
+    code = flavor.copy_code_paths(folder, code_paths)
+    return flavor.finish_model(
+        meta, folder, flavor=FLAVOR_NAME, loader_module="mlflow.xgboost", model_path=None, code=code,
+        flavor_conf={"xgb_version": xgb.__version__, "data": data, "model_class": model_class,
+                     "model_format": model_format},
+        packages=["xgboost"], pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
+        pyfunc_conf={"data": data},
     )
 
 
@@ -112,17 +110,17 @@ def log_model(
     name: str | None = None,
 ) -> ModelInfo:
     """Save ``xgb_model`` into the active run (started if none) and register it when asked."""
-    from lighttrack.models import framework
+    from lighttrack.models.flavor import log_flavor_model
 
-    return framework.log(
-        save_model, artifact_path, name, registered_model_name, xgb_model=xgb_model, code_paths=code_paths,
+    return log_flavor_model(
+        save_model, artifact_path, name, registered_model_name, xgb_model, code_paths=code_paths,
         signature=signature, input_example=input_example, pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements, model_format=model_format, metadata=metadata,
     )
 
 
 def _load(folder: Path, meta: Model) -> Any:
-    from lighttrack.models.framework import flavor_conf, inside
+    from lighttrack.models.files import flavor_conf, inside
 
     conf = flavor_conf(meta, FLAVOR_NAME, folder)
     model_class = conf.get("model_class", "xgboost.core.Booster")
@@ -137,17 +135,19 @@ def _load(folder: Path, meta: Model) -> Any:
     module, cls = MODEL_CLASSES[model_class]
     model = getattr(importlib.import_module(module), cls)()
     try:
-        model.load_model(str(inside(folder, conf.get("data"), "its model data")))
+        model.load_model(str(inside(folder, conf.get("data", "model.ubj"), "MLmodel's xgboost.data")))
     except Exception as exc:  # xgboost's own parser refused the file
         raise ModelError(f"the xgboost model at {folder} could not be read: {exc}") from None
     return model
 
 
-def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
-    """The Booster or sklearn-API estimator, from any model URI or folder."""
-    from lighttrack.models.framework import opened
+def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None, *, verify: bool = True) -> Any:
+    """The Booster or sklearn-API estimator, from any model URI or folder (``verify=False``:
+    a model without file hashes, such as MLflow's)."""
+    from lighttrack.models.files import opened_model
 
-    return opened(model_uri, dst_path, _load)
+    with opened_model(model_uri, dst_path, verify) as (folder, meta):
+        return _load(folder, meta)
 
 
 class _XGBModelWrapper:
