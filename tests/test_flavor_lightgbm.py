@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import lightgbm as lgb
 import mlflow.lightgbm as real_lightgbm  # the real MLflow, imported once for the module
@@ -124,3 +125,66 @@ def test_missing_framework_is_one_line_naming_the_extra(monkeypatch, tmp_path, b
     monkeypatch.setitem(sys.modules, "lightgbm", None)
     with pytest.raises(ModelError, match=r"pip install 'lighttrack\[lightgbm\]'"):
         lighttrack.lightgbm.save_model(booster, tmp_path / "m")
+
+
+# --- autolog -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def autolog():
+    yield lighttrack.lightgbm.autolog
+    lighttrack.lightgbm.autolog(disable=True)
+
+
+def _only_run():
+    (run,) = mlflow.MlflowClient().search_runs()
+    return run
+
+
+def test_autolog_train_logs_params_metrics_per_iteration_importance_and_model(autolog):
+    import json
+
+    autolog()
+    params = {"objective": "regression", "num_leaves": 4, "min_data_in_leaf": 2, "verbose": -1}
+    train = lgb.Dataset(X[:30], label=X[:30, 1])
+    valid = lgb.Dataset(X[30:], label=X[30:, 1], reference=train)
+    booster = lgb.train(params, train, num_boost_round=4, valid_sets=[valid], valid_names=["val"],
+                        callbacks=[lgb.early_stopping(2, verbose=False)])
+    run = _only_run()
+    client = mlflow.MlflowClient()
+    assert run.info.status == "FINISHED" and run.data.tags["mlflow.autologging"] == "lightgbm"
+    assert run.data.params["num_leaves"] == "4" and run.data.params["num_boost_round"] == "4"
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "val-l2")]
+    assert steps[:len(steps) - 1] == list(range(len(steps) - 1))  # then the best iteration, one step on
+    assert run.data.metrics["best_iteration"] == booster.best_iteration
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {
+        "feature_importance_split.json", "feature_importance_gain.json", "model"}
+    split = json.loads(open(client.download_artifacts(run.info.run_id, "feature_importance_split.json")).read())
+    assert set(split) == set(booster.feature_name())
+    model = lighttrack.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_allclose(model.predict(X), booster.predict(X))
+
+
+def test_autolog_classifier_fit_is_one_run_logging_the_classifier(autolog):
+    autolog()
+    clf = lgb.LGBMClassifier(n_estimators=3, num_leaves=4, min_child_samples=2, verbose=-1)
+    with warnings.catch_warnings():  # eval_set is deprecated in LightGBM 4.7, but it is what users write
+        warnings.simplefilter("ignore")
+        clf.fit(X[:30], labels[:30], eval_set=[(X[30:], labels[30:])])
+    run = _only_run()
+    assert run.data.params["n_estimators"] == "3"
+    steps = [m.step for m in mlflow.MlflowClient().get_metric_history(run.info.run_id, "valid_0-multi_logloss")]
+    assert steps == [0, 1, 2]
+    loaded = lighttrack.lightgbm.load_model(f"runs:/{run.info.run_id}/model")
+    assert type(loaded) is lgb.LGBMClassifier
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    assert loaded.predict(X[:5]).tolist() == clf.predict(X[:5]).tolist()
+
+
+def test_autolog_log_models_false_and_disable(autolog):
+    autolog(log_models=False, silent=True)
+    lgb.LGBMRegressor(n_estimators=2, verbose=-1).fit(X, X[:, 1])
+    run = _only_run()
+    assert "model" not in {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
+    autolog(disable=True)
+    lgb.LGBMRegressor(n_estimators=2, verbose=-1).fit(X, X[:, 1])
+    assert len(mlflow.MlflowClient().search_runs()) == 1

@@ -123,3 +123,84 @@ def test_missing_framework_is_one_line_naming_the_extra(monkeypatch, tmp_path, b
     monkeypatch.setitem(sys.modules, "xgboost", None)
     with pytest.raises(ModelError, match=r"pip install 'lighttrack\[xgboost\]'"):
         lighttrack.xgboost.save_model(booster, tmp_path / "m")
+
+
+# --- autolog -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def autolog():
+    yield lighttrack.xgboost.autolog
+    lighttrack.xgboost.autolog(disable=True)
+
+
+def _only_run():
+    (run,) = mlflow.MlflowClient().search_runs()
+    return run
+
+
+def test_autolog_train_logs_params_metrics_per_iteration_importance_and_model(autolog):
+    autolog()
+    dtrain, dval = xgb.DMatrix(X[:20], label=y[:20]), xgb.DMatrix(X[20:], label=y[20:])
+    booster = xgb.train({"max_depth": 2, "objective": "binary:logistic", "eval_metric": "logloss"}, dtrain,
+                        num_boost_round=3, evals=[(dtrain, "train"), (dval, "val")], verbose_eval=False)
+    run = _only_run()
+    client = mlflow.MlflowClient()
+    assert run.info.status == "FINISHED" and run.data.tags["mlflow.autologging"] == "xgboost"
+    assert run.data.params["max_depth"] == "2" and run.data.params["num_boost_round"] == "3"
+    history = client.get_metric_history(run.info.run_id, "val-logloss")
+    assert [m.step for m in history] == [0, 1, 2]
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"feature_importance_weight.json", "model"}
+    model = lighttrack.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_allclose(model.predict(X), booster.predict(xgb.DMatrix(X)))
+
+
+def test_autolog_sklearn_fit_is_one_run_with_the_estimator_as_model(autolog):
+    autolog()
+    clf = xgb.XGBClassifier(n_estimators=3, max_depth=2).fit(X, y, eval_set=[(X, y)], verbose=False)
+    run = _only_run()
+    assert run.data.params["n_estimators"] == "3"
+    steps = [m.step for m in mlflow.MlflowClient().get_metric_history(run.info.run_id, "validation_0-logloss")]
+    assert steps == [0, 1, 2]
+    loaded = lighttrack.xgboost.load_model(f"runs:/{run.info.run_id}/model")
+    assert type(loaded) is xgb.XGBClassifier
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+
+
+def test_autolog_switches_log_models_exclusive_and_disable(autolog):
+    autolog(log_models=False)
+    xgb.train({"max_depth": 1}, xgb.DMatrix(X, label=y), num_boost_round=1)
+    run = _only_run()
+    assert "model" not in {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
+    autolog(exclusive=True)
+    with mlflow.start_run() as mine:
+        xgb.train({"max_depth": 1}, xgb.DMatrix(X, label=y), num_boost_round=1)
+    assert mlflow.get_run(mine.info.run_id).data.params == {}
+    autolog(disable=True)
+    xgb.train({"max_depth": 1}, xgb.DMatrix(X, label=y), num_boost_round=1)
+    assert len(mlflow.MlflowClient().search_runs()) == 2
+    assert not hasattr(xgb.train, "__lighttrack_autolog__")
+
+
+def test_a_failing_training_marks_the_run_failed(autolog):
+    autolog()
+    with pytest.raises(xgb.core.XGBoostError):
+        xgb.train({"objective": "no-such-objective"}, xgb.DMatrix(X, label=y), num_boost_round=1)
+    assert _only_run().info.status == "FAILED"
+
+
+def test_lighttrack_autolog_patches_xgboost_when_it_is_imported_later(tmp_path):
+    from conftest import run_python
+
+    code = (
+        "import sys, lighttrack\n"
+        "lighttrack.autolog()\n"
+        "loaded = {'xgboost', 'lightgbm', 'tensorflow', 'keras', 'lightning'} & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+        "import numpy as np, xgboost as xgb\n"
+        "X = np.random.rand(10, 2); y = (X[:, 0] > .5).astype(int)\n"
+        "xgb.train({'max_depth': 1}, xgb.DMatrix(X, label=y), num_boost_round=2)\n"
+        "(run,) = lighttrack.MlflowClient().search_runs()\n"
+        "print(run.data.params['num_boost_round'], run.data.tags['mlflow.autologging'])\n"
+    )
+    out = run_python(code, env={"LIGHTTRACK_TRACKING_URI": str(tmp_path / "a.db")}).stdout
+    assert out.split() == ["2", "xgboost"]

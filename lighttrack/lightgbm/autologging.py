@@ -47,7 +47,13 @@ def autolog(
 
     for owner in (lgb, lightgbm.engine, lightgbm.sklearn):
         integration.patch(owner, "train", _patched_train)
-    integration.patch(lightgbm.sklearn.LGBMModel, "fit", _patched_fit)
+    from lighttrack.lightgbm import SKLEARN_CLASSES
+
+    # LGBMClassifier etc. override fit: patch every class that defines its own (the depth
+    # guard keeps a subclass's fit calling super().fit one logged training)
+    for cls in (lightgbm.sklearn.LGBMModel, *(getattr(lightgbm.sklearn, name) for name in SKLEARN_CLASSES.values())):
+        if "fit" in vars(cls):
+            integration.patch(cls, "fit", _patched_fit)
 
 
 class _LogEvalMetrics:

@@ -49,7 +49,15 @@ def autolog(
 
     for owner in (xgb, xgboost.training, xgboost.sklearn):
         integration.patch(owner, "train", _patched_train)
-    integration.patch(xgboost.sklearn.XGBModel, "fit", _patched_fit)
+    from lighttrack.xgboost import MODEL_CLASSES
+
+    # XGBClassifier etc. override fit: patch every class that defines its own (the depth
+    # guard keeps a subclass's fit calling super().fit one logged training)
+    estimators = [xgboost.sklearn.XGBModel, *(getattr(xgboost.sklearn, cls) for module, cls in MODEL_CLASSES.values()
+                                              if module == "xgboost.sklearn")]
+    for cls in estimators:
+        if "fit" in vars(cls):
+            integration.patch(cls, "fit", _patched_fit)
 
 
 def _callback(xgb: Any):
