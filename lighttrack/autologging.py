@@ -20,8 +20,8 @@ INTEGRATIONS = {
     "xgboost": "lighttrack.xgboost.autologging:autolog",
     "lightgbm": "lighttrack.lightgbm.autologging:autolog",
     "keras": "lighttrack.keras.autologging:autolog",
-    "lightning": "lighttrack.pytorch._lightning_autolog:autolog",
-    "pytorch_lightning": "lighttrack.pytorch._lightning_autolog:autolog",
+    "lightning": "lighttrack.pytorch.autologging:autolog",
+    "pytorch_lightning": "lighttrack.pytorch.autologging:autolog",
 }
 
 

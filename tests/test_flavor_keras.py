@@ -94,3 +94,54 @@ def test_bad_input_is_refused_and_missing_keras_names_the_extra(tmp_path, model,
     monkeypatch.setitem(sys.modules, "keras", None)
     with pytest.raises(ModelError, match=r"pip install 'lighttrack\[keras\]'"):
         lighttrack.keras.save_model(model, tmp_path / "c")
+
+
+# --- autolog -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def autolog():
+    yield lighttrack.keras.autolog
+    lighttrack.keras.autolog(disable=True)
+
+
+def _compiled():
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([keras.Input([3]), keras.layers.Dense(2, activation="softmax")])
+    net.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return net
+
+
+def test_autolog_logs_optimizer_params_per_epoch_metrics_and_the_model(autolog):
+    autolog()
+    net = _compiled()
+    labels = (X[:, 0] > 0.5).astype(int)
+    net.fit(X, labels, epochs=3, batch_size=2, validation_data=(X, labels), verbose=0)
+    (run,) = mlflow.MlflowClient().search_runs()
+    client = mlflow.MlflowClient()
+    assert run.info.status == "FINISHED" and run.data.tags["mlflow.autologging"] == "keras"
+    assert run.data.params["epochs"] == "3" and run.data.params["batch_size"] == "2"
+    assert run.data.params["optimizer_name"] == "adam" and float(run.data.params["optimizer_learning_rate"]) == pytest.approx(0.01)
+    for key in ("loss", "accuracy", "val_loss"):
+        assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [0, 1, 2], key
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"model", "model_summary.txt"}
+    loaded = lighttrack.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_allclose(loaded.predict(X), net.predict(X, verbose=0), rtol=1e-6)
+
+
+def test_autolog_into_the_users_run_and_log_models_false_and_disable(autolog):
+    autolog(log_models=False)
+    net = _compiled()
+    labels = (X[:, 0] > 0.5).astype(int)
+    with mlflow.start_run() as mine:
+        net.fit(X, labels, epochs=1, verbose=0)
+    run = mlflow.get_run(mine.info.run_id)
+    assert "loss" in run.data.metrics
+    assert "model" not in {a.path for a in mlflow.MlflowClient().list_artifacts(mine.info.run_id)}
+    autolog(disable=True)
+    net.fit(X, labels, epochs=1, verbose=0)
+    assert len(mlflow.MlflowClient().search_runs()) == 1
+
+
+def test_autolog_refuses_contradictory_switches():
+    with pytest.raises(InvalidArgument, match="log_every_n_steps must be None"):
+        lighttrack.keras.autolog(log_every_n_steps=2)

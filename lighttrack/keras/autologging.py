@@ -2,7 +2,7 @@
 ``Model.fit``.
 
 Logged, under MLflow's names: the fit arguments (``epochs``, ``batch_size`` ...), the
-optimiser's config as ``optimizer_<key>`` params plus ``optimizer_name``, every metric Keras
+optimiser's config as ``optimizer_<key>`` params (``optimizer_name``, ``optimizer_learning_rate`` ...), every metric Keras
 reports per epoch with the epoch as step (``loss``, ``val_loss``, ``accuracy`` ...), the model
 summary as ``model_summary.txt``, and the model at the end (``.keras``, with a signature from
 the first training rows). ``LighttrackCallback`` can also be passed to ``fit`` by hand.
@@ -73,8 +73,8 @@ def _callback_class():
 
             def log_optimizer() -> None:
                 config = self.model.optimizer.get_config()
-                lighttrack.log_params(params_text({"optimizer_name": type(self.model.optimizer).__name__,
-                                                   **{f"optimizer_{k}": v for k, v in config.items()}}))
+                # MLflow's names: the config's "name" becomes optimizer_name ("adam")
+                lighttrack.log_params(params_text({f"optimizer_{k}": v for k, v in config.items()}))
 
             integration.safely("log the optimiser", log_optimizer)
 
