@@ -204,3 +204,13 @@ def test_lighttrack_autolog_patches_xgboost_when_it_is_imported_later(tmp_path):
     )
     out = run_python(code, env={"LIGHTTRACK_TRACKING_URI": str(tmp_path / "a.db")}).stdout
     assert out.split() == ["2", "xgboost"]
+
+
+def test_the_tuis_run_detail_lists_the_logged_xgboost_model(booster):
+    from tui.adapter import TrackingAdapter
+
+    with mlflow.start_run() as run:
+        lighttrack.xgboost.log_model(booster, name="model", input_example=X[:2], registered_model_name="xgb-tui")
+    (model,) = TrackingAdapter(mlflow.MlflowClient()).run_detail(run.info.run_id).models
+    assert model.path == "model" and model.flavors == ["python_function", "xgboost"]
+    assert model.inputs == "tensor float32[-1, 4]" and [int(v.version) for v in model.versions] == [1]

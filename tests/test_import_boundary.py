@@ -52,3 +52,19 @@ def test_tui_never_runs_sql():
         imports = _imports(path)
         assert not {n for n in imports if n.split(".")[0] in ("sqlite3", "sqlite_utils")}, path
         assert not {n for n in imports if n.startswith("lighttrack.store")}, f"{path} reaches into the store"
+
+
+FRAMEWORKS = ("xgboost", "lightgbm", "statsmodels", "keras", "tensorflow", "torch", "lightning")
+
+
+def test_framework_flavours_import_no_framework_until_used():
+    """``import lighttrack`` and even ``import lighttrack.xgboost`` (and the others) load no ML
+    framework: it is imported when a model is saved or loaded, or autolog is turned on."""
+    code = (
+        "import sys, lighttrack\n"
+        "import lighttrack.xgboost, lighttrack.lightgbm, lighttrack.statsmodels, lighttrack.keras\n"
+        "import lighttrack.tensorflow, lighttrack.autologging\n"
+        "lighttrack.xgboost.save_model, lighttrack.keras.autolog\n"
+        f"print(','.join(m for m in {FRAMEWORKS!r} if m in sys.modules))\n"
+    )
+    assert run_python(code).stdout.strip() == ""
