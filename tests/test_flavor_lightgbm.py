@@ -188,3 +188,15 @@ def test_autolog_log_models_false_and_disable(autolog):
     autolog(disable=True)
     lgb.LGBMRegressor(n_estimators=2, verbose=-1).fit(X, X[:, 1])
     assert len(mlflow.MlflowClient().search_runs()) == 1
+
+
+def test_a_rebuild_recipe_cannot_set_params_that_name_files(tmp_path, classifier):
+    import json
+
+    lighttrack.lightgbm.save_model(classifier, tmp_path / "m")
+    state_file = tmp_path / "m" / "lgb_sklearn.json"
+    state = json.loads(state_file.read_text())
+    state["params"]["output_model"] = "/tmp/owned.txt"
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(ModelError, match="name files \\(output_model\\)"):
+        lighttrack.lightgbm.load_model(tmp_path / "m", verify=False)

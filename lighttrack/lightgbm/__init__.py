@@ -38,6 +38,9 @@ SKLEARN_CLASSES = {
 SKOPS_TRUSTED = sorted({"collections.OrderedDict", "collections.defaultdict", BOOSTER_CLASS, *SKLEARN_CLASSES})
 
 
+_FILE_PARAM_PARTS = ("file", "output", "input_model", "convert", "path", "dir")
+
+
 def _lightgbm():
     from lighttrack.models.flavor import require
 
@@ -62,6 +65,14 @@ def _sklearn_state(model: Any) -> dict[str, Any]:
     except TypeError as exc:
         raise InvalidArgument(f"the params of this {type(model).__name__} cannot be saved as JSON: {exc}") from None
     classes = getattr(model, "_classes", None)
+    try:
+        return _fitted_state(model, params, classes)
+    except AttributeError as exc:  # a LightGBM whose estimator keeps its fitted state elsewhere
+        raise ModelError(f"cannot read this {type(model).__name__}'s fitted state ({exc}); save model.booster_ "
+                         "instead") from None
+
+
+def _fitted_state(model: Any, params: dict[str, Any], classes: Any) -> dict[str, Any]:
     return {
         "model_class": _class_name(model),
         "params": params,
@@ -86,6 +97,11 @@ def _rebuild(state: dict[str, Any], booster: Any) -> Any:
     params = state.get("params") or {}
     if not isinstance(params, dict):
         raise ModelError(f"{SKLEARN_STATE_FILE} holds no params mapping")
+    # LightGBM params that name files are how a crafted model would make it read or write one
+    touching = sorted(k for k in params if any(part in str(k).lower() for part in _FILE_PARAM_PARTS))
+    if touching:
+        raise ModelError(f"{SKLEARN_STATE_FILE} sets LightGBM params that name files ({', '.join(touching)}); "
+                         "the model was not loaded")
     model = getattr(lgb, cls_name)(**params)
     model._Booster = booster
     model._objective = state.get("objective")
@@ -200,7 +216,13 @@ def _load(folder: Path, meta: Model, allow_pickle: bool | None = None, trusted_t
             state = json.loads((folder / SKLEARN_STATE_FILE).read_text())
         except ValueError as exc:
             raise ModelError(f"{folder / SKLEARN_STATE_FILE} is not valid JSON: {exc}") from None
-        return _rebuild(state, _read_booster(folder / BOOSTER_FILE, lgb))
+        if not isinstance(state, dict):
+            raise ModelError(f"{folder / SKLEARN_STATE_FILE} is not a JSON object")
+        booster = _read_booster(folder / BOOSTER_FILE, lgb)
+        try:
+            return _rebuild(state, booster)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{folder / SKLEARN_STATE_FILE} cannot rebuild the estimator ({exc!r})") from None
     return _load_mlflow_sklearn(folder, conf, inside(folder, conf.get("data", SKOPS_FILE), "MLmodel's lightgbm.data"),
                                 allow_pickle, trusted_types)
 

@@ -27,6 +27,8 @@ class Integration:
         self.config: dict[str, Any] = {}
         self._patches: list[tuple[Any, str, Any, bool]] = []
         self._local = threading.local()
+        #: per-iteration metrics the inner ``train`` of an estimator's ``fit`` recorded
+        self.history: list[dict[str, float]] = []
 
     @property
     def enabled(self) -> bool:
