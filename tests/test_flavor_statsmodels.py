@@ -88,3 +88,15 @@ def test_not_results_is_refused_and_missing_framework_names_the_extra(tmp_path, 
     monkeypatch.setitem(sys.modules, "statsmodels", None)
     with pytest.raises(ModelError, match=r"pip install 'lighttrack\[statsmodels\]'"):
         lighttrack.statsmodels.save_model(results, tmp_path / "b")
+
+
+def test_pip_requirements_replace_and_extra_pip_requirements_add(tmp_path, results):
+    lighttrack.statsmodels.save_model(results, tmp_path / "a", pip_requirements=["statsmodels==0.14.0"])
+    assert (tmp_path / "a" / "requirements.txt").read_text().split() == ["statsmodels==0.14.0"]
+    lighttrack.statsmodels.save_model(results, tmp_path / "b", extra_pip_requirements=["tabulate"])
+    assert (tmp_path / "b" / "requirements.txt").read_text().split() == [
+        f"statsmodels=={statsmodels.__version__}", "tabulate"]
+    assert "-r requirements.txt" in (tmp_path / "b" / "python_env.yaml").read_text()
+    with pytest.raises(InvalidArgument, match="not both"):
+        lighttrack.statsmodels.save_model(results, tmp_path / "c", pip_requirements=["x"],
+                                          extra_pip_requirements=["y"])
