@@ -74,12 +74,40 @@ def _onnx_predict(model, X):
     return session.run(None, {session.get_inputs()[0].name: X})[0]
 
 
+def _framework_flavours() -> dict[str, Flavour]:
+    """XGBoost, LightGBM, statsmodels, Keras and TensorFlow (the models live in
+    workloads_flavors_frameworks.py)."""
+    from workloads_flavors_frameworks import FRAMEWORKS, _model
+
+    def build(name):
+        def make():
+            model, _, X = _model(name)
+            return model, X
+        return make
+
+    def predictor(name):
+        return lambda m, X: _model_predict(name)(m, X)
+
+    return {name: Flavour(framework, build(name), predictor(name),
+                          load_kwargs={"lighttrack": {"allow_pickle": True}} if name == "statsmodels" else {})
+            for name, framework in FRAMEWORKS.items()}
+
+
+def _model_predict(name):
+    if name == "statsmodels":
+        return lambda m, X: m.predict(X[:, 1:].astype("float64"))
+    if name in ("keras", "tensorflow"):
+        return lambda m, X: m.predict(X, verbose=0)
+    return lambda m, X: m.predict(X)
+
+
 FLAVOURS: dict[str, Flavour] = {
     "sklearn": Flavour("sklearn", _iris_forest, lambda m, X: m.predict(X),
                        log_kwargs={"mlflow": {"skops_trusted_types": ["sklearn.tree._tree.Tree"]}}),
     "pytorch": Flavour("torch", _torch_mlp, _torch_predict,
                        log_kwargs={"both": {"input_example": None}}),  # filled with X below
     "onnx": Flavour("onnx", _onnx_logreg, _onnx_predict),
+    **_framework_flavours(),
 }
 
 
