@@ -231,31 +231,45 @@ def test_export_carries_only_the_chosen_runs_and_their_models(two_machines, tmp_
 
 
 BACKUP_WRITER = """
-import sys, lighttrack as mlflow
+import os, sys, lighttrack as mlflow
 mlflow.set_tracking_uri(sys.argv[1])
+ready, stop = sys.argv[3], sys.argv[4]
 with mlflow.start_run(run_name=f"writer-{sys.argv[2]}"):
-    for step in range(40000):
+    for step in range(2_000_000):  # bounded: the test says stop long before
         mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
         if step % 2000 == 0:
             mlflow.flush()
+            if step == 0:
+                open(ready, "w").close()
+            elif os.path.exists(stop):
+                break
 """
 
 
 def test_backup_while_four_processes_write(db_path, tmp_path):
     LighttrackClient(db_path).create_experiment("warm-up")
     close_all()
-    procs = [subprocess.Popen([sys.executable, "-c", BACKUP_WRITER, str(db_path), str(i)],
+    stop = tmp_path / "stop"
+    ready = [tmp_path / f"ready-{i}" for i in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-c", BACKUP_WRITER, str(db_path), str(i), str(ready[i]), str(stop)],
                               env={**os.environ, "PYTHONPATH": str(ROOT)}) for i in range(4)]
-    time.sleep(1.5)
+    # Back up once every writer has flushed a first point and while all of them are still
+    # writing (they stop only when told): the copy is taken mid-write whatever the load.
+    deadline = time.monotonic() + 120
+    while not all(path.exists() for path in ready):
+        assert all(proc.poll() is None for proc in procs), "a writer ended before it was ready"
+        assert time.monotonic() < deadline, "the writers never started"
+        time.sleep(0.05)
     out = sync.backup(tmp_path / "backup.db", source=db_path)
+    stop.touch()
     for proc in procs:
-        proc.wait(timeout=120)
+        assert proc.wait(timeout=120) == 0
     conn = sqlite3.connect(out)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
     copy = LighttrackClient(out)
     runs = copy.search_runs()
-    assert len(runs) >= 1
+    assert len(runs) == 4
     for run in runs:  # each run is a consistent prefix: steps 0..k with nothing missing
         steps, _, _ = copy.metric_history_arrays(run.info.run_id, "loss", numpy=False)
         assert list(steps) == list(range(len(steps)))
