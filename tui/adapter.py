@@ -180,6 +180,10 @@ class TrackingAdapter:
         total = self.client.count_runs(ids, top, query.view_type) if with_total else None
         return RunsPage(query, token, found.token, rows, total)
 
+    def page_token_at(self, offset: int) -> str | None:
+        """The token of the page starting at run number ``offset`` (jump to a page)."""
+        return self.client.page_token_at(offset)
+
     def _with_children(self, query: RunQuery, parents: list[RunRow]) -> list[RunRow]:
         ids = list(query.experiment_ids) or None
         parent_ids = ", ".join(quote(row.run_id) for row in parents)

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from lighttrack.entities import Run, ViewType
 from lighttrack.errors import InvalidArgument
@@ -24,6 +24,7 @@ from lighttrack.errors import InvalidArgument
 from tui.adapter import RunQuery, RunRow, RunsPage
 from tui.format import duration, ellipsize, key_ref, number, status_text, when
 from tui.messages import ActionDone, ExperimentNamesLoaded, FilterRejected, PagePrefetched, RunsLoaded
+from tui.paging import Pager
 from tui.screens.base import DataScreen
 from tui.screens.dialogs import ChoiceDialog, ColumnChooser, ConfirmDialog, PromptDialog, TagEditor
 from tui.screens.experiments import NEXT_VIEW, VIEW_NAMES
@@ -100,6 +101,10 @@ class RunsScreen(DataScreen):
         Binding("right_square_bracket", "page(1)", "Next page", id="runs.next_page", tooltip="Show the next page of runs"),
         Binding("left_square_bracket", "page(-1)", "Prev page", id="runs.prev_page",
                 tooltip="Show the previous page of runs"),
+        Binding("left_curly_bracket", "first_page", "First page", id="runs.first_page",
+                tooltip="Jump to the first page of runs"),
+        Binding("right_curly_bracket", "last_page", "Last page", id="runs.last_page",
+                tooltip="Jump to the last page of runs"),
     ]
 
     def __init__(self, experiment_ids: list[str], names: dict[str, str] | None = None) -> None:
@@ -110,8 +115,7 @@ class RunsScreen(DataScreen):
         self.sort: Sort | None = None
         self.view_type = ViewType.ACTIVE_ONLY
         self.grouped = False
-        self.tokens: list[str | None] = [None]
-        self.page_index = 0
+        self.pager = Pager(PAGE_SIZE, self._token_at)
         self.page: RunsPage | None = None
         self.columns: list[str] | None = None  # chosen data columns (metrics.x, params.y, tags.z)
         self.attributes = list(OPTIONAL_ATTRIBUTES)
@@ -160,15 +164,23 @@ class RunsScreen(DataScreen):
         return RunQuery(self.experiment_ids, self.filter_text,
                         (self.sort.order_by(),) if self.sort else (), self.view_type, self.grouped, PAGE_SIZE)
 
+    def _token_at(self, offset: int) -> str | None:
+        return self.adapter.page_token_at(offset)
+
     def reload(self, live: bool = False) -> None:
         if live:
             self.pages.clear()  # the file changed: cached pages may be stale
-        self.load_page(self.run_query(), self.tokens[self.page_index], live)
+            if self.pager.busy:
+                return  # the page on its way is read after this change anyway
+            index = self.pager.index
+        else:
+            index = self.pager.loading if self.pager.busy else self.pager.index
+            self.pager.loading = index
+        self.load_page(self.run_query(), self.pager.token(index), live, index)
 
     def restart(self) -> None:
         """The query changed: back to the first page."""
-        self.tokens = [None]
-        self.page_index = 0
+        self.pager.reset()
         self.pending_cursor = 0
         self.pages.clear()
         self.busy()
@@ -180,7 +192,7 @@ class RunsScreen(DataScreen):
         self.query_one("#runs-status", Static).update(Text("loading…", style="italic"))
 
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False, description="Loading runs")
-    def load_page(self, query: RunQuery, token: str | None, live: bool) -> None:
+    def load_page(self, query: RunQuery, token: str | None, live: bool, index: int) -> None:
         worker = get_current_worker()
         try:
             page = self.adapter.runs_page(query, token)
@@ -189,9 +201,18 @@ class RunsScreen(DataScreen):
                 self.post_message(FilterRejected(query.filter_text, exc.message))
             return
         if not worker.is_cancelled:
-            self.post_message(RunsLoaded(page, live))
+            self.post_message(RunsLoaded(page, live, index))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A page load that failed (not a bad filter: that is FilterRejected) must not leave
+        the pager waiting for it forever."""
+        if event.state == WorkerState.ERROR and event.worker.group == "runs":
+            self.pager.failed()
+            self._status()
+        super().on_worker_state_changed(event)
 
     def on_filter_rejected(self, message: FilterRejected) -> None:
+        self.pager.failed()
         self.query_one("#runs-table", KeyTable).loading = False
         self.load_finished()
         self.filter_error = message.error
@@ -206,17 +227,16 @@ class RunsScreen(DataScreen):
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
         page = message.page
-        if page.query != self.run_query():
+        if page.query != self.run_query() or not self.pager.accepts(message.index, message.live):
             return  # an answer to a question no longer asked
+        if page.total is None and self.page is not None:
+            page.total = self.page.total  # (read-ahead pages skip the count)
         self.page = page
         if self.filter_error:
             self.filter_error = ""
             self.query_one("#filter-error", Static).remove_class("-shown")
             self.query_one("#filter", Input).remove_class("-error")
-        if len(self.tokens) == self.page_index + 1:
-            self.tokens.append(page.next_token)
-        else:
-            self.tokens[self.page_index + 1] = page.next_token
+        queued = self.pager.arrived(message.index, page.next_token, page.total)
         if self.columns is None and page.rows:
             self.columns = default_columns([row.run for row in page.rows])
         self._show()
@@ -224,7 +244,9 @@ class RunsScreen(DataScreen):
             self.focus_table_when_loaded = False
             self.query_one("#runs-table", KeyTable).focus()
         self._remember(page)
-        if page.next_token is not None and (page.query, page.next_token) not in self.pages:
+        if queued:
+            self.action_page(queued)
+        elif page.next_token is not None and (page.query, page.next_token) not in self.pages:
             self.prefetch(page.query, page.next_token)
 
     def _remember(self, page: RunsPage) -> None:
@@ -332,7 +354,7 @@ class RunsScreen(DataScreen):
         if self.filter_error:
             parts.append("filter not applied: fix it and press Enter")
         if page is not None:
-            first = self.page_index * PAGE_SIZE
+            first = self.pager.index * PAGE_SIZE
             top = sum(1 for r in page.rows if r.depth == 0)
             total = page.total if page.total is not None else 0
             noun = "top-level runs" if self.grouped else "runs"
@@ -360,29 +382,40 @@ class RunsScreen(DataScreen):
         self.action_page(event.direction, at_edge=True)
 
     def action_page(self, direction: int, at_edge: bool = False) -> None:
-        if direction > 0:
-            if self.page is None or self.page.next_token is None:
-                if not at_edge:
-                    self.notify("this is the last page", timeout=2)
-                return
-            self.page_index += 1
-            self.pending_cursor = 0
-        else:
-            if self.page_index == 0:
-                if not at_edge:
-                    self.notify("this is the first page", timeout=2)
-                return
-            self.page_index -= 1
-            self.pending_cursor = -1 if at_edge else 0
-        cached = self.pages.get((self.run_query(), self.tokens[self.page_index]))
+        """One page on or back. While a page is still loading, keys wait their turn (``]]``
+        moves two pages) and the cursor bumping the edge (a held Down) is dropped."""
+        if self.pager.busy:
+            if not at_edge:
+                self.pager.queue(direction)
+            return
+        index = self.pager.target(direction)
+        if index is None or self.page is None or (direction > 0 and self.page.next_token is None):
+            if not at_edge:
+                self.notify("this is the last page" if direction > 0 else "this is the first page", timeout=2)
+            return
+        self._go(index, -1 if at_edge and direction < 0 else 0)
+
+    def action_first_page(self) -> None:
+        if not self.pager.busy and self.pager.index != 0:
+            self._go(0, 0)
+
+    def action_last_page(self) -> None:
+        if self.pager.busy or self.page is None:
+            return
+        last = self.pager.last_index(self.page.total)
+        if last != self.pager.index:
+            self._go(last, -1)
+
+    def _go(self, index: int, cursor: int) -> None:
+        self.pending_cursor = cursor
+        token = self.pager.start(index)
+        cached = self.pages.get((self.run_query(), token))
         if cached is not None:
             # Shown at once (cached pages are dropped whenever the file changes, so it is current).
-            if cached.total is None and self.page is not None:
-                cached.total = self.page.total
-            self.post_message(RunsLoaded(cached))
+            self.post_message(RunsLoaded(cached, False, index))
             return
         self.busy()
-        self.reload()
+        self.load_page(self.run_query(), token, False, index)
 
     # --------------------------------------------------------------------- actions
     def _current(self) -> RunRow | None:
