@@ -18,6 +18,8 @@ from lighttrack.errors import LighttrackError, NotFound
 from tui.format import key_ref, quote
 
 PARENT_TAG = "mlflow.parentRunId"
+#: An experiment tag naming the metric that matters most (shown first, compared first).
+PRIMARY_METRIC_TAG = "lighttrack.primary_metric"
 NOTE_TAG = "mlflow.note.content"
 CHILDREN_CAP = 1000
 
@@ -70,6 +72,7 @@ class RunsPage:
     next_token: str | None
     rows: list[RunRow]
     total: int | None
+    primary_metric: str | None = None  # the experiments' PRIMARY_METRIC_TAG (first pages only)
 
 
 @dataclass
@@ -178,7 +181,18 @@ class TrackingAdapter:
         if query.grouped and rows:
             rows = self._with_children(query, rows)
         total = self.client.count_runs(ids, top, query.view_type) if with_total else None
-        return RunsPage(query, token, found.token, rows, total)
+        primary = self.primary_metric(query.experiment_ids) if token is None else None
+        return RunsPage(query, token, found.token, rows, total, primary)
+
+    def primary_metric(self, experiment_ids: tuple[str, ...] | list[str]) -> str | None:
+        for experiment_id in experiment_ids:
+            try:
+                value = self.client.get_experiment(experiment_id).tags.get(PRIMARY_METRIC_TAG)
+            except NotFound:
+                continue
+            if value and value.strip():
+                return value.strip()
+        return None
 
     def page_token_at(self, offset: int) -> str | None:
         """The token of the page starting at run number ``offset`` (jump to a page)."""

@@ -42,6 +42,8 @@ class LighttrackApp(App[None]):
                 tooltip="Show or hide every key of this screen"),
         Binding("m", "registry", "Models", id="app.registry", tooltip="Open the model registry"),
         Binding("f2", "toggle_dark", "Theme", id="app.theme", tooltip="Switch between the dark and light theme"),
+        Binding("f12", "save_svg", "Save SVG", id="app.save_svg",
+                tooltip="Save this screen as an SVG picture in the current folder (to paste into a PR or chat)"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit lighttrack ui"),
     ]
 
@@ -89,10 +91,10 @@ class LighttrackApp(App[None]):
 
         self.push_screen(RunDetailScreen(run_id))
 
-    def open_compare(self, run_ids: list[str]) -> None:
+    def open_compare(self, run_ids: list[str], colours: list[int] | None = None) -> None:
         from tui.screens.compare import CompareScreen
 
-        self.push_screen(CompareScreen(run_ids))
+        self.push_screen(CompareScreen(run_ids, colours))
 
     def open_model(self, name: str) -> None:
         from tui.screens.registry import ModelScreen
@@ -123,6 +125,19 @@ class LighttrackApp(App[None]):
             return
         if not isinstance(self.screen, RegistryScreen):
             self.push_screen(RegistryScreen())
+
+    def action_save_svg(self) -> None:
+        """The screen as it is now, as SVG (Textual's export), named after the screen."""
+        screen = getattr(self.screen, "screen_name", "") or type(self.screen).__name__
+        slug = "".join(c if c.isalnum() else "-" for c in screen.lower()).strip("-")
+        slug = "-".join(part for part in slug.split("-") if part)[:40] or "screen"
+        name = f"lighttrack-{slug}-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+        try:
+            path = self.save_screenshot(filename=name, path=os.getcwd())
+        except OSError as exc:
+            self.notify(f"could not save the picture: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"saved {path}", title="Screen saved as SVG", timeout=6)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "registry" and not self.adapter.has_registry:

@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 from lighttrack.entities import Run
 
 from tui.adapter import CompareData, RunQuery
-from tui.format import duration, ellipsize, number, status_text, when
+from tui.format import duration, ellipsize, number, rich_colour, short_labels, status_text, when
 from tui.messages import CompareLoaded, ScatterRunsLoaded, SeriesLoaded
 from tui.screens.base import ChartOptions, DataScreen
 from tui.widgets.chart import Legend, MetricChart, ScatterChart
@@ -68,14 +68,22 @@ class CompareScreen(ChartOptions, DataScreen):
         Binding("x", "axis", "X axis", id="compare.axis", tooltip="Cycle the x axis: step, relative time, wall time"),
         Binding("s", "smoothing", "Smooth", id="compare.smoothing", tooltip="Cycle the smoothing of the chart lines"),
         Binding("l", "log", "Log y", id="compare.log", tooltip="Toggle a log scale for the y axis"),
+        Binding("n", "full_names", "Full names", id="compare.full_names",
+                tooltip="Show the runs' full names in the headers (or short distinct labels)"),
+        Binding("o", "outliers", "Outliers", id="compare.outliers",
+                tooltip="Clip the y axis to the bulk of the points (robust quantiles), or show every point"),
         Binding("1", "tab('table')", "Table", id="compare.tab.table", show=False, tooltip="Show the table"),
         Binding("2", "tab('charts')", "Charts", id="compare.tab.charts", show=False, tooltip="Show the charts"),
         Binding("3", "tab('scatter')", "Scatter", id="compare.tab.scatter", show=False, tooltip="Show the scatter"),
     ]
 
-    def __init__(self, run_ids: list[str]) -> None:
+    def __init__(self, run_ids: list[str], colours: list[int] | None = None) -> None:
         super().__init__()
         self.run_ids = list(run_ids)
+        # one colour per run, the one its mark had in the runs table
+        self.colours = list(colours) if colours and len(colours) == len(run_ids) else list(range(len(run_ids)))
+        self.full_names = False
+        self.clip: bool | None = None  # None: automatic (on when one run dwarfs the rest)
         self.data: CompareData | None = None
         self.hide_equal = False
         self.flipped: set[str] = set()
@@ -165,9 +173,16 @@ class CompareScreen(ChartOptions, DataScreen):
             return
         table = self.query_one("#compare-table", KeyTable)
         n = len(data.runs)
-        width = max(10, min(20, (self.size.width - 26) // max(n, 1) - 2))
+        names = [r.info.run_name for r in data.runs]
+        if self.full_names:
+            width = max(10, min(60, max(len(name) for name in names)))
+            labels = names
+        else:
+            width = max(10, min(20, (self.size.width - 26) // max(n, 1) - 2))
+            labels = self.labels(width)
         columns = [Column("key", "", 22)] + [
-            Column(f"run{i}", ellipsize(r.info.run_name, width), width) for i, r in enumerate(data.runs)]
+            Column(f"run{i}", Text(ellipsize(label, width), style=f"bold {rich_colour(self.colours[i])}"), width)
+            for i, label in enumerate(labels)]
         rows = []
         differing = 0
         section = None
@@ -201,6 +216,22 @@ class CompareScreen(ChartOptions, DataScreen):
         hidden = " · equal rows hidden (h)" if self.hide_equal else " · h hides equal rows"
         self.query_one("#compare-status", Static).update(Text(
             f"{n} runs · {differing} differing rows · ★ best (b flips lower/higher for the metric){hidden}"))
+
+    def labels(self, width: int) -> list[str]:
+        """Short labels that tell the runs apart (the words their names do not share)."""
+        return short_labels([r.info.run_name for r in self.data.runs], width) if self.data else []
+
+    def action_full_names(self) -> None:
+        self.full_names = not self.full_names
+        self._table()
+        if self.metric_key:
+            self._legend()
+
+    def action_outliers(self) -> None:
+        chart = self.query_one("#compare-chart", MetricChart)
+        self.clip = not chart.clipping
+        chart.set_options(clip=self.clip)
+        self._legend()
 
     def _best(self, key: str, values: list[object]) -> set[int] | None:
         numbers = [(i, v) for i, v in enumerate(values) if isinstance(v, float) and v == v]
@@ -250,7 +281,7 @@ class CompareScreen(ChartOptions, DataScreen):
         series = []
         for i, run in enumerate(data.runs):
             if key in data.summaries[run.info.run_id]:
-                series.append(self.adapter.metric_series(run.info.run_id, key, run.info.run_name, i))
+                series.append(self.adapter.metric_series(run.info.run_id, key, run.info.run_id, self.colours[i]))
             if get_current_worker().is_cancelled:
                 return
         self.post_message(SeriesLoaded("compare-chart", key, series))
@@ -259,7 +290,7 @@ class CompareScreen(ChartOptions, DataScreen):
         if message.key != self.metric_key:
             return
         chart = self.query_one("#compare-chart", MetricChart)
-        chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y)
+        chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y, clip=self.clip)
         chart.show(message.series)
         chart.border_title = ellipsize(message.key, 40)
         self._legend()
@@ -268,13 +299,23 @@ class CompareScreen(ChartOptions, DataScreen):
         chart = self.query_one("#compare-chart", MetricChart)
         chart.border_subtitle = chart.options_text
         data = self.data
-        entries = [(run.info.run_name, i) for i, run in enumerate(data.runs)] if data else []
-        missing = {s.label for s in chart.series}
-        note = ""
-        absent = [name for name, _ in entries if name not in missing]
+        runs = data.runs if data else []
+        labels = [r.info.run_name for r in runs] if self.full_names else self.labels(24)
+        present = {s.label for s in chart.series}  # series are labelled by run id
+        entries = [(labels[i], self.colours[i]) for i, r in enumerate(runs) if r.info.run_id in present]
+        notes = []
+        absent = [labels[i] for i, r in enumerate(runs) if r.info.run_id not in present]
         if absent:
-            note = f"no {self.metric_key}: {', '.join(absent[:3])}"
-        self.query_one("#compare-legend", Legend).show([e for e in entries if e[0] in missing], note)
+            notes.append(f"no {self.metric_key}: {', '.join(absent[:3])}" + (" …" if len(absent) > 3 else ""))
+        from tui.series import dropped_notes
+
+        by_id = {r.info.run_id: labels[i] for i, r in enumerate(runs)}
+        for note in dropped_notes(chart.series, chart.log_y):  # NaN points the chart leaves out
+            run_id, _, text = note.partition(": ")
+            notes.append(f"{by_id.get(run_id, run_id)}: {text}")
+        if chart.clipping:
+            notes.append("y clipped to the 1–99% quantiles: o shows every point")
+        self.query_one("#compare-legend", Legend).show(entries, " · ".join(notes))
 
     def _apply_options(self) -> None:
         chart = self.query_one("#compare-chart", MetricChart)

@@ -15,7 +15,7 @@ from tui.adapter import ModelDetail
 from tui.format import ellipsize, when
 from tui.messages import ActionDone, ModelLoaded, ModelsLoaded
 from tui.screens.base import DataScreen
-from tui.screens.dialogs import ChoiceDialog, PromptDialog, StageDialog
+from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, PromptDialog, StageDialog
 from tui.widgets.tables import Column, KeyTable
 
 STAGE_COLOURS = {"Production": "bold green", "Staging": "yellow", "Archived": "dim", "None": ""}
@@ -257,8 +257,29 @@ class ModelScreen(DataScreen):
             occupants.setdefault(v.current_stage or "None", []).append(str(v.version))
 
         def chosen(answer: tuple[str, bool] | None) -> None:
-            if answer is not None:
-                self.write("stage", str(version.version), answer[0], answer[1])
+            if answer is None:
+                return
+            stage, archive = answer
+            current = version.current_stage or "None"
+            if "Production" not in (stage, current):
+                self.write("stage", str(version.version), stage, archive)
+                return
+            # Into or out of Production: a second step that names both sides.
+            others = [v for v in occupants.get("Production", []) if v != str(version.version)]
+            if stage == "Production":
+                now = f"v{', v'.join(others)} {'is' if len(others) == 1 else 'are'} in Production now" if others \
+                    else "no other version is in Production"
+                fate = (" and will be archived" if archive else " and will stay there") if others else ""
+                question = f"Move v{version.version} of {self.model_name} INTO Production?\n{now}{fate}."
+            else:
+                left = f"v{', v'.join(others)} will still serve Production" if others else \
+                    "no version will be in Production after this"
+                question = f"Take v{version.version} of {self.model_name} OUT of Production (to {stage})?\n{left}."
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self.write("stage", str(version.version), stage, archive)
+            self.app.push_screen(ConfirmDialog("Production changes", question, f"Move to {stage}"), confirmed)
         self.app.push_screen(StageDialog(self.model_name, str(version.version), version.current_stage or "None",
                                          occupants), chosen)
 

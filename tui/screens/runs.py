@@ -8,8 +8,6 @@ loads the next page through ``search_runs(page_token=...)``, so 100,000 runs cos
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,54 +16,26 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from lighttrack.entities import Run, ViewType
+from lighttrack.entities import ViewType
 from lighttrack.errors import InvalidArgument
 
 from tui.adapter import RunQuery, RunRow, RunsPage
-from tui.format import duration, ellipsize, key_ref, number, status_text, when
+from tui.format import duration, ellipsize, ellipsize_middle, rich_colour, status_text, when
 from tui.messages import ActionDone, ExperimentNamesLoaded, FilterRejected, PagePrefetched, RunsLoaded
 from tui.paging import Pager
 from tui.screens.base import DataScreen
-from tui.screens.dialogs import ChoiceDialog, ColumnChooser, ConfirmDialog, PromptDialog, TagEditor
+from tui.screens.dialogs import ColumnChooser, ConfirmDialog, PromptDialog, SortDialog, TagEditor
+from tui.screens.runs_columns import (
+    ATTRIBUTES, NARROW_WIDTHS, OPTIONAL_ATTRIBUTES, Sort, column_label, data_widths, default_columns, name_width,
+    value_text,
+)
+from tui.state import RunsView, load_view, save_view
 from tui.screens.experiments import NEXT_VIEW, VIEW_NAMES
 from tui.widgets.tables import Column, KeyTable
 
 PAGE_SIZE = 100
 CACHED_PAGES = 6
-DEFAULT_METRICS = 4
-DEFAULT_PARAMS = 4
-MARK = Text("●", style="bold dark_orange")
-
-# Attribute columns: key -> (label, width, order_by expression)
-ATTRIBUTES: dict[str, tuple[str, int, str]] = {
-    "attr.status": ("status", 8, "attributes.status"),
-    "attr.name": ("name", 22, "attributes.run_name"),
-    "attr.start": ("start", 16, "attributes.start_time"),
-    "attr.duration": ("duration", 8, "attributes.duration"),
-    "attr.user": ("user", 10, "attributes.user_id"),
-}
-OPTIONAL_ATTRIBUTES = ["attr.start", "attr.duration", "attr.user"]
-NARROW_WIDTHS = {"attr.name": 16, "attr.start": 11, "attr.duration": 8, "attr.user": 6}
-
-
-@dataclass(frozen=True)
-class Sort:
-    column: str
-    descending: bool
-
-    def order_by(self) -> str:
-        if self.column in ATTRIBUTES:
-            expr = ATTRIBUTES[self.column][2]
-        else:
-            kind, key = self.column.split(".", 1)
-            expr = key_ref(kind, key)
-        return f"{expr} {'DESC' if self.descending else 'ASC'}"
-
-
-def column_label(column: str) -> str:
-    if column in ATTRIBUTES:
-        return ATTRIBUTES[column][0]
-    return column.split(".", 1)[1]
+MARK = "●"
 
 
 class FilterInput(Input):
@@ -120,6 +90,7 @@ class RunsScreen(DataScreen):
         self.columns: list[str] | None = None  # chosen data columns (metrics.x, params.y, tags.z)
         self.attributes = list(OPTIONAL_ATTRIBUTES)
         self.marked: dict[str, str] = {}
+        self.colours: dict[str, int] = {}  # marked run -> palette index, kept while marked
         self.pending_cursor: int | None = None
         self.filter_error = ""
         self.focus_table_when_loaded = False
@@ -143,12 +114,33 @@ class RunsScreen(DataScreen):
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name
+        self._restore_view()
         table = self.query_one("#runs-table", KeyTable)
         table.loading = True
         table.focus()
         self.reload()
         if any(i not in self.names for i in self.experiment_ids):
             self.load_names()
+
+    # --------------------------------------------------------- remembered per experiment
+    def _restore_view(self) -> None:
+        view = load_view(self.experiment_ids)
+        if view is None:
+            return
+        self.columns = view.columns
+        if view.attributes is not None:
+            self.attributes = [a for a in OPTIONAL_ATTRIBUTES if a in view.attributes]
+        if view.sort is not None:
+            self.sort = Sort(*view.sort)
+        if view.filter_text:
+            self.filter_text = view.filter_text
+            self.query_one("#filter", Input).value = view.filter_text
+
+    def _save_view(self) -> None:
+        save_view(self.experiment_ids, RunsView(
+            columns=self.columns, attributes=list(self.attributes),
+            sort=(self.sort.column, self.sort.descending) if self.sort else None,
+            filter_text=self.filter_text))
 
     @work(thread=True, exclusive=True, group="names", exit_on_error=False, description="Reading experiment names")
     def load_names(self) -> None:
@@ -238,7 +230,7 @@ class RunsScreen(DataScreen):
             self.query_one("#filter", Input).remove_class("-error")
         queued = self.pager.arrived(message.index, page.next_token, page.total)
         if self.columns is None and page.rows:
-            self.columns = default_columns([row.run for row in page.rows])
+            self.columns = default_columns([row.run for row in page.rows], page.primary_metric)
         self._show()
         if self.focus_table_when_loaded:
             self.focus_table_when_loaded = False
@@ -271,38 +263,38 @@ class RunsScreen(DataScreen):
         return self.size.width < 100
 
     def _columns(self) -> list[Column]:
-        widths = self._data_widths()
+        rows = self.page.rows if self.page else []
+        widths = data_widths(self.columns or [], [row.run for row in rows])
+        fixed = {}
+        for key in ["attr.status", *self.attributes]:
+            label, width, _ = ATTRIBUTES[key]
+            fixed[key] = NARROW_WIDTHS.get(key, width) if self.narrow else width
+        others = 1 + 2 + sum(w + 2 for w in fixed.values()) + sum(w + 2 for w in widths.values())
+        longest = max((len(self._name(row)) for row in rows), default=4)
+        widths["attr.name"] = name_width(longest, self.size.width, others, self.narrow)
         columns = [Column("mark", " ", 1)]
         for key in ["attr.status", "attr.name", *self.attributes]:
-            label, width, _ = ATTRIBUTES[key]
-            if self.narrow:
-                width = NARROW_WIDTHS.get(key, width)
-            columns.append(Column(key, self._label(key, label), width))
+            width = widths.get(key) or fixed[key]
+            columns.append(Column(key, self._label(key, ATTRIBUTES[key][0], width), width))
         for key in self.columns or []:
-            columns.append(Column(key, self._label(key, ellipsize(column_label(key), widths[key])), widths[key]))
+            columns.append(Column(key, self._label(key, column_label(key), widths[key]), widths[key]))
         return columns
 
-    def _label(self, key: str, label: str) -> str:
-        if self.sort and self.sort.column == key:
-            return f"{label} {'▼' if self.sort.descending else '▲'}"
-        return label
-
-    def _data_widths(self) -> dict[str, int]:
-        widths = {}
-        rows = self.page.rows if self.page else []
-        for key in self.columns or []:
-            kind, name = key.split(".", 1)
-            longest = max((len(self._value(row.run, kind, name)) for row in rows), default=0)
-            widths[key] = max(6, min(16, max(len(name), longest)))
-        return widths
-
     @staticmethod
-    def _value(run: Run, kind: str, name: str) -> str:
-        if kind == "metrics":
-            return number(run.data.metrics.get(name))
-        if kind == "params":
-            return run.data.params.get(name, "")
-        return run.data.tags.get(name, "")
+    def _name(row: RunRow) -> str:
+        name = row.run.info.run_name
+        if row.depth:
+            return "└ " + name
+        if row.children:
+            return f"{name} ({row.children})"
+        return name
+
+    def _label(self, key: str, label: str, width: int) -> str:
+        """The header, cut with an ellipsis to its column, with the sort arrow kept."""
+        if self.sort and self.sort.column == key:
+            arrow = "▼" if self.sort.descending else "▲"
+            return f"{ellipsize(label, max(1, width - 2))} {arrow}"
+        return ellipsize(label, width)
 
     def _cells(self, row: RunRow, columns: list[Column]) -> list[Text]:
         run = row.run
@@ -313,25 +305,25 @@ class RunsScreen(DataScreen):
             key = column.key
             width = column.width or 12
             if key == "mark":
-                cells.append(MARK if info.run_id in self.marked else Text(" "))
+                if info.run_id in self.marked:
+                    # the run's colour, the same in compare's columns, chart lines and legend
+                    cells.append(Text(MARK, style=f"bold {rich_colour(self.colours[info.run_id])}"))
+                else:
+                    cells.append(Text(" "))
             elif key == "attr.status":
                 cells.append(status_text(info.status))
             elif key == "attr.name":
-                name = info.run_name
-                if row.depth:
-                    name = "└ " + name
-                elif row.children:
-                    name = f"{name} ({row.children})"
-                cells.append(Text(ellipsize(name, width), style="strike dim" if deleted else "bold"))
+                name = ellipsize_middle(self._name(row), width)
+                cells.append(Text(name, style="strike dim" if deleted else "bold"))
             elif key == "attr.start":
-                cells.append(Text(when(info.start_time)[5:] if self.narrow else when(info.start_time)))
+                cells.append(Text(ellipsize(when(info.start_time)[5:] if self.narrow else when(info.start_time), width)))
             elif key == "attr.duration":
                 cells.append(Text(duration(info.start_time, info.end_time, info.status), justify="right"))
             elif key == "attr.user":
                 cells.append(Text(ellipsize(info.user_id or "", width)))
             else:
                 kind, name = key.split(".", 1)
-                value = self._value(run, kind, name)
+                value = value_text(run, kind, name)
                 cells.append(Text(ellipsize(value, width), justify="right" if kind == "metrics" else "left"))
         return cells
 
@@ -442,17 +434,19 @@ class RunsScreen(DataScreen):
 
     def sort_by(self, column: str, descending: bool) -> None:
         self.sort = Sort(column, descending)
+        self._save_view()
         self.restart()
 
     def action_sort(self) -> None:
-        choices = [(c.key, column_label(c.key)) for c in self._columns() if c.key != "mark"]
+        attributes = [(key, label) for key, (label, _, _) in ATTRIBUTES.items()]
 
         def done(key: str | None) -> None:
             if key:
                 numeric = key.startswith("metrics.") or key in ("attr.start", "attr.duration")
                 self.sort_by(key, numeric)
-        self.app.push_screen(ChoiceDialog("Sort by", choices, self.sort.column if self.sort else None,
-                                          "Metrics and times sort high to low first; S reverses."), done)
+        self.app.push_screen(SortDialog(self.experiment_ids, attributes, self.sort.column if self.sort else None,
+                                        "type to search · Enter sorts (metrics and times high to low; S reverses)"),
+                             done)
 
     def action_reverse(self) -> None:
         sort = self.sort or Sort("attr.start", True)
@@ -464,6 +458,7 @@ class RunsScreen(DataScreen):
     @on(Input.Submitted, "#filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
         self.filter_text = event.value.strip()
+        self._save_view()
         self.focus_table_when_loaded = True  # (a loading table cannot take focus yet)
         self.restart()
 
@@ -472,9 +467,9 @@ class RunsScreen(DataScreen):
         if row is None:
             return
         if row.run_id in self.marked:
-            del self.marked[row.run_id]
+            self._unmark(row.run_id)
         else:
-            self.marked[row.run_id] = row.run.info.run_name
+            self._mark(row.run_id, row.run.info.run_name)
         self._show()
         table = self.query_one("#runs-table", KeyTable)
         if table.cursor_row < table.row_count - 1:
@@ -486,16 +481,28 @@ class RunsScreen(DataScreen):
         ids = {row.run_id: row.run.info.run_name for row in self.page.rows}
         if all(i in self.marked for i in ids):
             for i in ids:
-                self.marked.pop(i, None)
+                self._unmark(i)
         else:
-            self.marked.update(ids)
+            for i, name in ids.items():
+                if i not in self.marked:
+                    self._mark(i, name)
         self._show()
+
+    def _mark(self, run_id: str, name: str) -> None:
+        """A marked run takes the first palette colour no other marked run has."""
+        used = set(self.colours.values())
+        self.colours[run_id] = next(i for i in range(len(used) + 1) if i not in used)
+        self.marked[run_id] = name
+
+    def _unmark(self, run_id: str) -> None:
+        self.marked.pop(run_id, None)
+        self.colours.pop(run_id, None)
 
     def action_compare(self) -> None:
         if len(self.marked) < 2:
             self.notify("mark two or more runs with Space first", severity="warning")
             return
-        self.lt_app.open_compare(list(self.marked))
+        self.lt_app.open_compare(list(self.marked), [self.colours[i] for i in self.marked])
 
     def action_scatter(self) -> None:
         from tui.screens.compare import ScatterScreen
@@ -511,6 +518,7 @@ class RunsScreen(DataScreen):
                 return
             self.attributes = [k for k in OPTIONAL_ATTRIBUTES if k in keys]
             self.columns = [k for k in keys if not k.startswith("attr.")]
+            self._save_view()
             self._show()
         self.app.push_screen(ColumnChooser(self.experiment_ids, chosen, fixed), done)
 
@@ -574,11 +582,6 @@ class RunsScreen(DataScreen):
         self.notify(message.text, timeout=3)
         if message.text.startswith(("deleted", "restored")):
             self.marked.clear()
+            self.colours.clear()
         self.reload()
 
-
-def default_columns(runs: list[Run]) -> list[str]:
-    """The first few metrics and params the page's runs have, metrics first."""
-    metrics = sorted({k for run in runs for k in run.data.metrics})
-    params = sorted({k for run in runs for k in run.data.params})
-    return [f"metrics.{k}" for k in metrics[:DEFAULT_METRICS]] + [f"params.{k}" for k in params[:DEFAULT_PARAMS]]

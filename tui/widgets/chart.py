@@ -10,7 +10,9 @@ from rich.text import Text
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from tui.format import colour, ellipsize, rich_colour
+import numpy as np
+
+from tui.format import colour, ellipsize, number, rich_colour
 from tui.series import X_AXIS_LABELS, Prepared, Series, prepare
 
 
@@ -28,6 +30,7 @@ class MetricChart(PlotextPlot):
         self.axis = "step"
         self.smoothing = 0.0
         self.log_y = False
+        self.clip: bool | None = None  # None: clip outliers when one series dwarfs the rest
         self.empty_text = empty_text
         self.prepared: Prepared | None = None
         self._version = 0
@@ -41,7 +44,9 @@ class MetricChart(PlotextPlot):
         self._changed()
 
     def set_options(self, *, axis: str | None = None, smoothing: float | None = None,
-                    log_y: bool | None = None) -> None:
+                    log_y: bool | None = None, clip: bool | None | str = "keep") -> None:
+        if clip != "keep":
+            self.clip = clip  # type: ignore[assignment]
         if axis is not None:
             self.axis = axis
         if smoothing is not None:
@@ -53,9 +58,17 @@ class MetricChart(PlotextPlot):
     @property
     def options_text(self) -> str:
         parts = [f"x: {X_AXIS_LABELS[self.axis]}"]
-        parts.append(f"smoothing {self.smoothing:g}" if self.smoothing else "no smoothing")
+        parts.append(f"EMA {self.smoothing:g}" if self.smoothing else "no smoothing")
         parts.append("log y" if self.log_y else "linear y")
         return " · ".join(parts)
+
+    @property
+    def clipping(self) -> bool:
+        """Whether the y axis is clipped to the bulk of the points right now."""
+        from tui.series import robust_range
+
+        ys = [s.values[np.isfinite(s.values)] for s in self.series]
+        return robust_range(ys, self.clip)[1]
 
     def _changed(self) -> None:
         self._version += 1
@@ -68,10 +81,17 @@ class MetricChart(PlotextPlot):
         plt.plotsize(width, height)
         plt._set_size(width, height)  # as PlotextPlot.render does: plotsize alone does not stick
         prepared = prepare(self.series, axis=self.axis, buckets=max(16, width * 2),
-                           smoothing=self.smoothing, log_y=self.log_y)
+                           smoothing=self.smoothing, log_y=self.log_y, clip=self.clip)
         self.prepared = prepared
         if not prepared.lines:
             return Text(self.empty_text, style="dim", justify="center")
+        if all(line.points <= 1 for line in prepared.lines):
+            # one value per run: a number, not a lone dot on a -1..1 axis
+            text = Text(justify="center")
+            for line in prepared.lines:
+                text.append("■\u00a0", style=rich_colour(line.colour))
+                text.append(f"{number(float(line.y[-1]), 6)}  (one value, step {int(line.x[-1]):,})\n")
+            return text
         for line in prepared.lines:
             plt.plot(line.x.tolist(), line.y.tolist(), marker="braille", color=colour(line.colour))
         plt.xlabel(prepared.x_label)
@@ -79,6 +99,8 @@ class MetricChart(PlotextPlot):
             plt.xticks(*prepared.x_ticks)
         if self.log_y:
             plt.yscale("log")
+        if prepared.y_range is not None:
+            plt.ylim(*prepared.y_range)
         plt.theme(self._get_plotext_theme_name(self.app.theme))
         return Text.from_ansi(plt.build())
 
@@ -175,8 +197,9 @@ class Legend(Static):
         for i, (label, c) in enumerate(entries):
             if i:
                 text.append("  ")
-            text.append("■ ", style=rich_colour(c))
-            text.append(ellipsize(label, 24))
+            # one unbreakable piece: the colour square never wraps away from its name
+            text.append("■\u00a0", style=rich_colour(c))
+            text.append(ellipsize(label, 24).replace(" ", "\u00a0"))
         if note:
             text.append(("  " if entries else "") + note, style="dim")
         self.update(text)

@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 @dataclass(frozen=True)
 class Column:
     key: str
-    label: str
+    label: Any  # str or rich Text (a run's colour in compare's headers)
     width: int | None = None
 
 
@@ -84,7 +84,7 @@ class KeyTable(DataTable):
         old_index = self.cursor_row
         current_columns = [c.key.value for c in self.ordered_columns]
         current_labels = [str(c.label) for c in self.ordered_columns]
-        same_columns = current_columns == [c.key for c in columns] and current_labels == [c.label for c in columns]
+        same_columns = current_columns == [c.key for c in columns] and current_labels == [str(c.label) for c in columns]
         if same_columns and [r.key.value for r in self.ordered_rows] == [key for key, _ in rows]:
             for key, cells in rows:
                 old = self.get_row(key)
