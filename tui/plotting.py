@@ -36,7 +36,7 @@ def chart_text(series: list[Series], *, width: int = 100, height: int = 28, titl
         plt.title(title)
     plt.theme("dark" if dark else "clear")
     text = plt.build()
-    notes = dropped_notes(series, log_y) + (["y clipped to the 1–99% quantiles"] if prepared.clipped else [])
+    notes = dropped_notes(series, log_y) + (["y clipped to the bulk of the points (--outliers shows every point)"] if prepared.clipped else [])
     return text + ("\n" + "\n".join(notes) if notes else "")
 
 

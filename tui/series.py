@@ -138,22 +138,29 @@ def smooth_large(x: np.ndarray, y: np.ndarray, weight: float, buckets: int) -> t
 
 
 def robust_range(ys: list[np.ndarray], clip: bool | None) -> tuple[tuple[float, float] | None, bool]:
-    """The y range to draw: every point, or (``clip`` True, or None and one series dwarfs the
-    rest) the 1st..99th percentile of the points, widened by 10% so the bulk is not on the
-    border. Returns (range or None, whether clipped)."""
+    """The y range to draw: every point, or the bulk of them. With ``clip`` None the bulk is
+    used only when something dwarfs the rest: a series whose span is over 10x the median span
+    (a diverged run: the range then covers the other runs), or single spikes (the range then
+    is the 1st..99th percentile of every point). Returns (range or None, whether clipped)."""
     finite = [y for y in ys if len(y)]
     if not finite or clip is False:
         return None, False
-    sample = np.concatenate([y if len(y) <= 20_000 else y[:: len(y) // 20_000 + 1] for y in finite])
-    lo, hi = np.percentile(sample, [1, 99])
+    spans = np.array([float(y.max() - y.min()) for y in finite])
     full_lo = min(float(y.min()) for y in finite)
     full_hi = max(float(y.max()) for y in finite)
-    spread = float(hi - lo)
-    if clip is None:
-        if spread <= 0 or (full_hi - full_lo) <= 10 * spread:
+    typical = float(np.median(spans))
+    calm = [y for y, span in zip(finite, spans) if span <= 10 * typical] if len(finite) >= 2 else []
+    if calm and len(calm) < len(finite) and typical > 0:
+        lo = min(float(y.min()) for y in calm)
+        hi = max(float(y.max()) for y in calm)
+    else:
+        sample = np.concatenate([y if len(y) <= 20_000 else y[:: len(y) // 20_000 + 1] for y in finite])
+        lo, hi = (float(v) for v in np.percentile(sample, [1, 99]))
+        if clip is None and (hi <= lo or (full_hi - full_lo) <= 10 * (hi - lo)):
             return None, False
+    spread = hi - lo
     pad = spread * 0.1 if spread > 0 else 1.0
-    return (float(lo) - pad, float(hi) + pad), True
+    return (lo - pad, hi + pad), True
 
 
 def step_ticks(lo: float, hi: float, count: int = 5) -> tuple[list[float], list[str]] | None:
@@ -206,7 +213,7 @@ def prepare(series: list[Series], *, axis: str = "step", buckets: int = 200,
         lines.append(Line(s.label, dx, dy, s.colour, len(s)))
     y_range, clipped = robust_range([y for _, _, y in xs], clip)
     if clipped:
-        notes.append("y axis clipped to the 1–99% quantiles (o shows every point)")
+        notes.append("y axis clipped to the bulk of the points (o shows every point)")
     x_label, ticks = axis_labels(axis, lo, hi)
     if axis == "step":
         return Prepared(lines, x_label, step_ticks(lo, hi), notes, y_range, clipped)

@@ -314,7 +314,7 @@ class CompareScreen(ChartOptions, DataScreen):
             run_id, _, text = note.partition(": ")
             notes.append(f"{by_id.get(run_id, run_id)}: {text}")
         if chart.clipping:
-            notes.append("y clipped to the 1–99% quantiles: o shows every point")
+            notes.append("y clipped to the bulk of the points (an outlier run or spike): o shows every point")
         self.query_one("#compare-legend", Legend).show(entries, " · ".join(notes))
 
     def _apply_options(self) -> None:

@@ -270,7 +270,7 @@ class RunsScreen(DataScreen):
             label, width, _ = ATTRIBUTES[key]
             fixed[key] = NARROW_WIDTHS.get(key, width) if self.narrow else width
         others = 1 + 2 + sum(w + 2 for w in fixed.values()) + sum(w + 2 for w in widths.values())
-        longest = max((len(self._name(row)) for row in rows), default=4)
+        longest = max((len(self._row_name(row)) for row in rows), default=4)
         widths["attr.name"] = name_width(longest, self.size.width, others, self.narrow)
         columns = [Column("mark", " ", 1)]
         for key in ["attr.status", "attr.name", *self.attributes]:
@@ -281,7 +281,7 @@ class RunsScreen(DataScreen):
         return columns
 
     @staticmethod
-    def _name(row: RunRow) -> str:
+    def _row_name(row: RunRow) -> str:
         name = row.run.info.run_name
         if row.depth:
             return "└ " + name
@@ -313,7 +313,7 @@ class RunsScreen(DataScreen):
             elif key == "attr.status":
                 cells.append(status_text(info.status))
             elif key == "attr.name":
-                name = ellipsize_middle(self._name(row), width)
+                name = ellipsize_middle(self._row_name(row), width)
                 cells.append(Text(name, style="strike dim" if deleted else "bold"))
             elif key == "attr.start":
                 cells.append(Text(ellipsize(when(info.start_time)[5:] if self.narrow else when(info.start_time), width)))
