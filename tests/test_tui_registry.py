@@ -126,6 +126,23 @@ async def test_cancelling_the_stage_dialog_changes_nothing(client, sample):
         assert stages(client) == {"1": "Production", "2": "Staging"}
 
 
+async def test_a_refused_alias_keeps_the_dialog_open_with_the_error_and_the_text(client, sample):
+    async with make_app(client, live=False).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await open_model(pilot)
+        await pilot.press("a", *"latest", "enter")
+        await settle(pilot)
+        dialog = pilot.app.screen
+        assert type(dialog).__name__ == "PromptDialog"
+        error = dialog.query_one("#prompt-error")
+        assert error.has_class("-shown") and "latest" in str(error.render())
+        assert dialog.query_one("#prompt-input").value == "latest"
+        await pilot.press("ctrl+a", "ctrl+k", *"stable", "enter")
+        await settle(pilot)
+        assert type(pilot.app.screen).__name__ == "ModelScreen"
+        assert client.get_registered_model(NAME).aliases["stable"] == "2"
+
+
 async def test_set_and_remove_aliases(client, sample):
     async with make_app(client, live=False).run_test(size=(100, 30)) as pilot:
         await settle(pilot)

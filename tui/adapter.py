@@ -93,6 +93,7 @@ class RunDetail:
     summaries: list[MetricSummary]
     artifacts: list[FileInfo]
     models: list[LoggedModel]
+    children: list[Run] = field(default_factory=list)  # nested runs, oldest first (up to CHILDREN_CAP)
 
 
 @dataclass
@@ -264,7 +265,17 @@ class TrackingAdapter:
         summaries = sorted(self.client.get_metric_summaries(run_id), key=lambda s: s.key)
         artifacts = self.client.list_artifact_files(run_id)
         models = self.logged_models(run_id, artifacts)
-        return RunDetail(run, experiment_name, parent, summaries, artifacts, models)
+        children = list(self.client.search_runs(
+            [run.info.experiment_id], f"{key_ref('tags', PARENT_TAG)} = {quote(run_id)}", ViewType.ALL,
+            CHILDREN_CAP, ["attributes.start_time ASC"]))
+        return RunDetail(run, experiment_name, parent, summaries, artifacts, models, children)
+
+    def save_artifact(self, run_id: str, path: str, folder: str) -> str:
+        """Copy one artifact (file or folder) of the run into ``folder``; returns where it went."""
+        import os
+
+        os.makedirs(folder, exist_ok=True)
+        return self.client.download_artifacts(run_id, path, folder)
 
     def metric_series(self, run_id: str, key: str, label: str | None = None, colour: int = 0):
         from tui.series import Series

@@ -12,6 +12,10 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
+from typing import Callable
+
+from rich.text import Text
+
 from tui.format import ellipsize
 from tui.messages import ActionDone, RunKeysLoaded
 from tui.screens.base import ForwardWorkerErrors
@@ -56,8 +60,12 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class PromptDialog(ModalScreen[str | None]):
-    """One line of text (or several, for descriptions); Enter (Ctrl+S when multi-line) saves."""
+class PromptDialog(ForwardWorkerErrors, ModalScreen[str | None]):
+    """One line of text (or several, for descriptions); Enter (Ctrl+S when multi-line) saves.
+
+    With ``save``, the dialog itself does the write (in a worker) and closes only when it
+    succeeded: a refused value (alias ``latest``, a name in use) is shown in the dialog with
+    what is allowed, and what was typed stays to be fixed."""
 
     BINDINGS = [
         CANCEL,
@@ -65,8 +73,9 @@ class PromptDialog(ModalScreen[str | None]):
     ]
 
     def __init__(self, title: str, label: str, value: str = "", *, placeholder: str = "",
-                 multiline: bool = False) -> None:
+                 multiline: bool = False, save: Callable[[str], object] | None = None) -> None:
         super().__init__()
+        self.save = save
         self.title_text = title
         self.label = label
         self.value = value
@@ -81,6 +90,7 @@ class PromptDialog(ModalScreen[str | None]):
                 yield TextArea(self.value, id="prompt-area", soft_wrap=True)
             else:
                 yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Static(id="prompt-error", classes="dialog-error")
             yield Static("Enter saves · Esc cancels" if not self.multiline else "Ctrl+S saves · Esc cancels",
                          classes="dialog-hint")
 
@@ -89,13 +99,36 @@ class PromptDialog(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#prompt-input")
     def submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
+        self._finish(event.value)
 
     def action_save(self) -> None:
         if self.multiline:
-            self.dismiss(self.query_one("#prompt-area", TextArea).text)
+            self._finish(self.query_one("#prompt-area", TextArea).text)
         else:
-            self.dismiss(self.query_one("#prompt-input", Input).value)
+            self._finish(self.query_one("#prompt-input", Input).value)
+
+    def _finish(self, value: str) -> None:
+        if self.save is None:
+            self.dismiss(value)
+        else:
+            self.saving(value)
+
+    @work(thread=True, exclusive=True, group="prompt", exit_on_error=False, description="Saving")
+    def saving(self, value: str) -> None:
+        from lighttrack.errors import LighttrackError
+
+        try:
+            self.save(value)  # type: ignore[misc]
+        except LighttrackError as exc:
+            self.app.call_from_thread(self._refused, exc.message)
+            return
+        self.app.call_from_thread(self.dismiss, value)
+
+    def _refused(self, message: str) -> None:
+        error = self.query_one("#prompt-error", Static)
+        error.update(Text(message))
+        error.add_class("-shown")
+        self.query_one("#prompt-area" if self.multiline else "#prompt-input").focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -288,11 +288,16 @@ class ModelScreen(DataScreen):
         if version is None:
             return
 
+        adapter, name = self.adapter, self.model_name
+
+        def save(alias: str) -> None:  # in the dialog's worker: a refusal keeps the dialog open
+            adapter.set_alias(name, alias.strip().lstrip("@"), str(version.version))
+
         def done(alias: str | None) -> None:
-            if alias and alias.strip():
-                self.write("alias", version.version, alias.strip().lstrip("@"))
+            if alias is not None:
+                self.post_message(ActionDone(f"@{alias.strip().lstrip('@')} → v{version.version}"))
         self.app.push_screen(PromptDialog("Set alias", f"Alias for v{version.version} (moves it if it exists):",
-                                          placeholder="e.g. champion"), done)
+                                          placeholder="e.g. champion", save=save), done)
 
     def action_remove_alias(self) -> None:
         if self.detail is None or not self.detail.model.aliases:

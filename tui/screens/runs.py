@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from lighttrack.entities import ViewType
 from lighttrack.errors import InvalidArgument
 
-from tui.adapter import RunQuery, RunRow, RunsPage
+from tui.adapter import PARENT_TAG, RunQuery, RunRow, RunsPage
 from tui.format import duration, ellipsize, ellipsize_middle, rich_colour, status_text, when
 from tui.messages import ActionDone, ExperimentNamesLoaded, FilterRejected, PagePrefetched, RunsLoaded
 from tui.paging import Pager
@@ -60,6 +60,8 @@ class RunsScreen(DataScreen):
         Binding("S", "reverse", "Reverse", id="runs.reverse", tooltip="Reverse the sort order"),
         Binding("C", "columns", "Columns", id="runs.columns", tooltip="Choose the param, metric and tag columns"),
         Binding("g", "group", "Group", id="runs.group", tooltip="Group child runs under their parent run"),
+        Binding("f", "fold", "Fold", id="runs.fold", tooltip="Fold or unfold the children of this parent run (grouped)"),
+        Binding("F", "fold_all", "Fold all", id="runs.fold_all", tooltip="Fold (or unfold) every parent run's children"),
         Binding("p", "scatter", "Scatter", id="runs.scatter",
                 tooltip="Scatter plot of a param or metric against another over the filtered runs"),
         Binding("r", "rename", "Rename", id="runs.rename", tooltip="Rename the run"),
@@ -91,6 +93,7 @@ class RunsScreen(DataScreen):
         self.attributes = list(OPTIONAL_ATTRIBUTES)
         self.marked: dict[str, str] = {}
         self.colours: dict[str, int] = {}  # marked run -> palette index, kept while marked
+        self.folded: set[str] = set()  # parent runs whose children are hidden (grouped view)
         self.pending_cursor: int | None = None
         self.filter_error = ""
         self.focus_table_when_loaded = False
@@ -280,14 +283,39 @@ class RunsScreen(DataScreen):
             columns.append(Column(key, self._label(key, column_label(key), widths[key]), widths[key]))
         return columns
 
-    @staticmethod
-    def _row_name(row: RunRow) -> str:
+    def _row_name(self, row: RunRow) -> str:
         name = row.run.info.run_name
         if row.depth:
             return "└ " + name
         if row.children:
-            return f"{name} ({row.children})"
+            return f"{'▸' if row.run_id in self.folded else '▾'} {name} ({row.children})"
         return name
+
+    def _visible_rows(self) -> list[RunRow]:
+        rows = self.page.rows if self.page else []
+        if not self.folded:
+            return rows
+        return [r for r in rows if not (r.depth and r.run.data.tags.get(PARENT_TAG) in self.folded)]
+
+    def action_fold(self) -> None:
+        row = self._current()
+        if row is None or not self.grouped:
+            self.notify("press g to group child runs under their parents first", severity="warning")
+            return
+        parent = row.run.data.tags.get(PARENT_TAG) if row.depth else row.run_id
+        if not row.depth and not row.children:
+            return
+        self.folded ^= {parent}
+        self._show()
+        table = self.query_one("#runs-table", KeyTable)
+        table.move_cursor(row=table.get_row_index(parent), animate=False)
+
+    def action_fold_all(self) -> None:
+        if not self.grouped or self.page is None:
+            return
+        parents = {r.run_id for r in self.page.rows if r.children}
+        self.folded = set() if parents <= self.folded else self.folded | parents
+        self._show()
 
     def _label(self, key: str, label: str, width: int) -> str:
         """The header, cut with an ellipsis to its column, with the sort arrow kept."""
@@ -332,7 +360,7 @@ class RunsScreen(DataScreen):
         table.loading = False
         self.load_finished()
         columns = self._columns()
-        rows = [(row.run_id, self._cells(row, columns)) for row in (self.page.rows if self.page else [])]
+        rows = [(row.run_id, self._cells(row, columns)) for row in self._visible_rows()]
         cursor = self.pending_cursor
         if cursor == -1:
             cursor = len(rows) - 1
