@@ -203,6 +203,50 @@ async def test_compare_says_when_nan_points_were_dropped_and_draws_one_value_as_
         assert "EMA" not in compare.query_one("#compare-chart").border_subtitle
 
 
+async def test_a_key_per_legend_entry_hides_and_shows_a_run_in_the_chart(client, sweep):
+    _, ids = sweep
+    async with make_app(client, live=False).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        pilot.app.open_compare(ids[:3])
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        compare = pilot.app.screen
+        chart = compare.query_one("#compare-chart")
+        assert len(chart.series) == 3
+        legend = str(compare.query_one("#compare-legend").render())
+        assert "1\u00a0■" in legend and "3\u00a0■" in legend
+        await pilot.press("2")  # on the charts tab: run 2's line
+        assert [s.label for s in chart.series] == [ids[0], ids[2]]
+        assert "1 hidden" in str(compare.query_one("#compare-legend").render())
+        await pilot.press("2")
+        assert len(chart.series) == 3
+        await pilot.press("t")  # the next tab: all metrics
+        assert compare._active_tab() == "grid"
+
+
+async def test_all_metrics_grid_filters_by_glob_and_opens_one_big(client, sweep):
+    _, ids = sweep
+    async with make_app(client, live=False).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        pilot.app.open_compare(ids[:3])
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        compare = pilot.app.screen
+        charts = list(compare.query("#compare-grid GridChart"))
+        assert [c.name for c in charts] == ["a_const", "loss", "val_acc"]
+        assert all(len(c.series) == 3 for c in charts)
+        await pilot.press(*"val_*")
+        await settle(pilot)
+        charts = list(compare.query("#compare-grid GridChart"))
+        assert [c.name for c in charts] == ["val_acc"]
+        charts[0].focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert compare._active_tab() == "charts" and compare.metric_key == "val_acc"
+
+
 # ------------------------------------------------------------------------- pictures
 async def test_f12_saves_the_screen_as_svg(client, sweep, tmp_path, monkeypatch):
     experiment, _ = sweep

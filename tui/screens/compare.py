@@ -10,8 +10,8 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, OptionList, Select, Static, TabbedContent, TabPane
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Header, Input, OptionList, Select, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -21,12 +21,13 @@ from tui.adapter import CompareData, RunQuery
 from tui.format import duration, ellipsize, number, rich_colour, short_labels, status_text, when
 from tui.messages import CompareLoaded, ScatterRunsLoaded, SeriesLoaded
 from tui.screens.base import ChartOptions, DataScreen
-from tui.widgets.chart import Legend, MetricChart, ScatterChart
+from tui.widgets.chart import GridChart, Legend, MetricChart, ScatterChart
 from tui.widgets.tables import Column, KeyTable
 
 LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|mape|perplexity|latency|time|duration|wer|cer|regret",
                              re.IGNORECASE)
 SECTION = "§"
+GRID_CHARTS = 24
 
 
 def lower_is_better(key: str) -> bool:
@@ -72,10 +73,14 @@ class CompareScreen(ChartOptions, DataScreen):
                 tooltip="Show the runs' full names in the headers (or short distinct labels)"),
         Binding("o", "outliers", "Outliers", id="compare.outliers",
                 tooltip="Clip the y axis to the bulk of the points (robust quantiles), or show every point"),
-        Binding("1", "tab('table')", "Table", id="compare.tab.table", show=False, tooltip="Show the table"),
-        Binding("2", "tab('charts')", "Charts", id="compare.tab.charts", show=False, tooltip="Show the charts"),
-        Binding("3", "tab('scatter')", "Scatter", id="compare.tab.scatter", show=False, tooltip="Show the scatter"),
+        Binding("t", "next_tab", "Next tab", id="compare.next_tab",
+                tooltip="Next tab: table, charts, all metrics, scatter"),
+        # Digits: a tab (1 table, 2 charts, 3 all metrics, 4 scatter), except on the charts
+        # tab, where digit N hides or shows run N's line (the number is in the legend).
+        *[Binding(str(n), f"digit({n})", f"Tab/run {n}", id=f"compare.digit.{n}", show=False,
+                  tooltip=f"Tab {n}; on the charts tab: hide or show run {n}") for n in range(1, 10)],
     ]
+    TABS = ("table", "charts", "grid", "scatter")
 
     def __init__(self, run_ids: list[str], colours: list[int] | None = None) -> None:
         super().__init__()
@@ -88,6 +93,9 @@ class CompareScreen(ChartOptions, DataScreen):
         self.hide_equal = False
         self.flipped: set[str] = set()
         self.metric_key: str | None = None
+        self.hidden: set[str] = set()  # run ids whose chart line is hidden
+        self.series_all: list = []  # the loaded series of metric_key, hidden ones included
+        self.grid_keys: list[str] = []
         self.axis = "step"
         self.smoothing = 0.0
         self.log_y = False
@@ -108,6 +116,10 @@ class CompareScreen(ChartOptions, DataScreen):
                     with Vertical():
                         yield MetricChart(id="compare-chart", empty_text="choose a metric on the left")
                         yield Legend(id="compare-legend")
+            with TabPane("All metrics", id="tab-grid"):
+                yield Input(placeholder="metric names (glob, e.g. val_* or *loss*) · Enter on a chart opens it big",
+                            id="grid-filter")
+                yield VerticalScroll(Grid(id="compare-grid"), id="compare-grid-scroll")
             with TabPane("Scatter", id="tab-scatter"):
                 yield from scatter_widgets("compare")
         yield Footer()
@@ -287,11 +299,18 @@ class CompareScreen(ChartOptions, DataScreen):
         self.post_message(SeriesLoaded("compare-chart", key, series))
 
     def on_series_loaded(self, message: SeriesLoaded) -> None:
+        if message.target == "grid":
+            for chart in self.query("#compare-grid GridChart").results(GridChart):
+                if chart.name == message.key:
+                    chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y)
+                    chart.show(message.series)
+            return
         if message.key != self.metric_key:
             return
         chart = self.query_one("#compare-chart", MetricChart)
         chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y, clip=self.clip)
-        chart.show(message.series)
+        self.series_all = list(message.series)
+        chart.show([s for s in self.series_all if s.label not in self.hidden])
         chart.border_title = ellipsize(message.key, 40)
         self._legend()
 
@@ -301,8 +320,11 @@ class CompareScreen(ChartOptions, DataScreen):
         data = self.data
         runs = data.runs if data else []
         labels = [r.info.run_name for r in runs] if self.full_names else self.labels(24)
-        present = {s.label for s in chart.series}  # series are labelled by run id
-        entries = [(labels[i], self.colours[i]) for i, r in enumerate(runs) if r.info.run_id in present]
+        present = {s.label for s in self.series_all}  # series are labelled by run id
+        shown = [(i, r) for i, r in enumerate(runs) if r.info.run_id in present]
+        entries = [(labels[i], self.colours[i]) for i, _ in shown]
+        keys = [str(i + 1) if i < 9 else "" for i, _ in shown]
+        hidden = {n for n, (_, r) in enumerate(shown) if r.info.run_id in self.hidden}
         notes = []
         absent = [labels[i] for i, r in enumerate(runs) if r.info.run_id not in present]
         if absent:
@@ -315,7 +337,9 @@ class CompareScreen(ChartOptions, DataScreen):
             notes.append(f"{by_id.get(run_id, run_id)}: {text}")
         if chart.clipping:
             notes.append("y clipped to the bulk of the points (an outlier run or spike): o shows every point")
-        self.query_one("#compare-legend", Legend).show(entries, " · ".join(notes))
+        if self.hidden:
+            notes.append(f"{len(self.hidden)} hidden (press its number)")
+        self.query_one("#compare-legend", Legend).show(entries, " · ".join(notes), keys=keys, hidden=hidden)
 
     def _apply_options(self) -> None:
         chart = self.query_one("#compare-chart", MetricChart)
@@ -324,8 +348,90 @@ class CompareScreen(ChartOptions, DataScreen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#compare-tabs", TabbedContent).active = f"tab-{tab}"
-        target = {"table": "#compare-table", "charts": "#compare-metrics", "scatter": "#compare-x"}[tab]
+        target = {"table": "#compare-table", "charts": "#compare-metrics", "scatter": "#compare-x",
+                  "grid": "#grid-filter"}[tab]
         self.query_one(target).focus()
+
+    def _active_tab(self) -> str:
+        return str(self.query_one("#compare-tabs", TabbedContent).active).removeprefix("tab-")
+
+    def action_next_tab(self) -> None:
+        tab = self._active_tab()
+        self.action_tab(self.TABS[(self.TABS.index(tab) + 1) % len(self.TABS)] if tab in self.TABS else "table")
+
+    def action_digit(self, n: int) -> None:
+        if self._active_tab() == "charts":
+            self.toggle_run(n - 1)
+        elif n <= len(self.TABS):
+            self.action_tab(self.TABS[n - 1])
+
+    def toggle_run(self, index: int) -> None:
+        """Hide or show run ``index``'s line (a diverged or finished-early run out of the way)."""
+        if self.data is None or index >= len(self.data.runs):
+            return
+        run_id = self.data.runs[index].info.run_id
+        self.hidden ^= {run_id}
+        chart = self.query_one("#compare-chart", MetricChart)
+        chart.show([s for s in self.series_all if s.label not in self.hidden])
+        self._legend()
+
+    # ------------------------------------------------------------- all metrics
+    @on(TabbedContent.TabActivated, "#compare-tabs")
+    def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-grid":
+            self._build_grid()
+
+    @on(Input.Changed, "#grid-filter")
+    def grid_filter_changed(self) -> None:
+        self._build_grid()
+
+    def _build_grid(self) -> None:
+        """Every metric (matching the glob) as a small chart over the compared runs."""
+        from fnmatch import fnmatchcase
+
+        if self.data is None:
+            return
+        pattern = self.query_one("#grid-filter", Input).value.strip()
+        keys = sorted({k for s in self.data.summaries.values() for k in s})
+        if pattern:
+            keys = [k for k in keys if fnmatchcase(k, pattern if any(c in pattern for c in "*?[") else f"*{pattern}*")]
+        keys = keys[:GRID_CHARTS]
+        if keys == self.grid_keys:
+            return
+        self.grid_keys = keys
+        grid = self.query_one("#compare-grid", Grid)
+        grid.set_class(self.size.width >= 120, "-wide")
+        grid.remove_children()
+        if not keys:
+            grid.mount(Static(Text("no metric matches" if pattern else "no metric logged", style="dim")))
+            return
+        charts = []
+        for key in keys:
+            chart = GridChart(name=key, classes="grid-chart")
+            chart.border_title = ellipsize(key, 30)
+            charts.append(chart)
+        grid.mount_all(charts)
+        self.load_grid(keys)
+
+    @work(thread=True, exclusive=True, group="grid", exit_on_error=False, description="Reading the metrics")
+    def load_grid(self, keys: list[str]) -> None:
+        data = self.data
+        if data is None:
+            return
+        for key in keys:
+            series = [self.adapter.metric_series(run.info.run_id, key, run.info.run_id, self.colours[i])
+                      for i, run in enumerate(data.runs) if key in data.summaries[run.info.run_id]]
+            if get_current_worker().is_cancelled:
+                return
+            self.post_message(SeriesLoaded("grid", key, series))
+
+    @on(GridChart.Open)
+    def open_big(self, event: GridChart.Open) -> None:
+        self.action_tab("charts")
+        options = self.query_one("#compare-metrics", OptionList)
+        ids = [o.id for o in options.options]
+        if event.key in ids:
+            options.highlighted = ids.index(event.key)
 
     @on(Select.Changed)
     def axis_changed(self, event: Select.Changed) -> None:

@@ -7,6 +7,7 @@ The widgets keep the full series and downsample at draw time to their own width 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
@@ -186,20 +187,45 @@ def _axis(values: list[object]) -> tuple[list[float], tuple[list[float], list[st
 
 
 class Legend(Static):
-    """Which colour is which run: ``■ name`` items that wrap to the width."""
+    """Which colour is which run: ``■ name`` items that wrap to the width. With ``keys``, each
+    entry shows the key that hides or shows its line; hidden entries are struck through."""
 
     DEFAULT_CSS = """
-    Legend { height: auto; max-height: 3; padding: 0 1; }
+    Legend { height: auto; max-height: 4; padding: 0 1; }
     """
 
-    def show(self, entries: list[tuple[str, int]], note: str = "") -> None:
+    def show(self, entries: list[tuple[str, int]], note: str = "", *, keys: list[str] | None = None,
+             hidden: set[int] | None = None) -> None:
         text = Text()
+        hidden = hidden or set()
         for i, (label, c) in enumerate(entries):
             if i:
                 text.append("  ")
+            off = i in hidden
             # one unbreakable piece: the colour square never wraps away from its name
-            text.append("■\u00a0", style=rich_colour(c))
-            text.append(ellipsize(label, 24).replace(" ", "\u00a0"))
+            if keys and i < len(keys):
+                text.append(f"{keys[i]}\u00a0", style="bold" if not off else "dim")
+            text.append("■\u00a0" if not off else "□\u00a0", style=rich_colour(c))
+            text.append(ellipsize(label, 24).replace(" ", "\u00a0"), style="dim strike" if off else "")
         if note:
             text.append(("  " if entries else "") + note, style="dim")
         self.update(text)
+
+
+class GridChart(MetricChart):
+    """A small chart in a grid of every metric: focusable, Enter opens it big."""
+
+    can_focus = True
+    BINDINGS = [("enter", "open", "Open big")]
+    DEFAULT_CSS = """
+    GridChart:focus { border: round $accent; }
+    """
+
+    class Open(Message):
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    def action_open(self) -> None:
+        if self.name:
+            self.post_message(self.Open(self.name))
