@@ -217,7 +217,7 @@ async def test_a_key_per_legend_entry_hides_and_shows_a_run_in_the_chart(client,
         legend = str(compare.query_one("#compare-legend").render())
         assert "1\u00a0■" in legend and "3\u00a0■" in legend
         await pilot.press("2")  # on the charts tab: run 2's line
-        assert [s.label for s in chart.series] == [ids[0], ids[2]]
+        assert [s.run_id for s in chart.series] == [ids[0], ids[2]]
         assert "1 hidden" in str(compare.query_one("#compare-legend").render())
         await pilot.press("2")
         assert len(chart.series) == 3
@@ -245,6 +245,58 @@ async def test_all_metrics_grid_filters_by_glob_and_opens_one_big(client, sweep)
         await pilot.press("enter")
         await settle(pilot)
         assert compare._active_tab() == "charts" and compare.metric_key == "val_acc"
+
+
+async def test_scatter_defaults_to_what_varies_logs_learning_rates_and_opens_a_dot(client, sweep):
+    experiment, ids = sweep
+    async with make_app(client, experiment_ids=[experiment], live=False).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert screen.query_one("#runs-x").value == "params.bs"  # varies (wd, epochs do not)
+        assert screen.query_one("#runs-y").value == "metrics.val_acc"  # the primary metric
+        screen.query_one("#runs-x").value = "params.lr"
+        await settle(pilot)
+        chart = screen.query_one("#runs-scatter")
+        assert chart.log_x  # 0.001..0.1: two decades
+        assert "12 runs" in str(screen.query_one("#scatter-title").render())
+        chart.focus()
+        await pilot.press("right")  # the dot with the smallest lr (then smallest val_acc)
+        picked = chart.picked_text()
+        assert picked.startswith("● ") and "lr=0.001" in picked
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(pilot.app.screen).__name__ == "RunDetailScreen"
+        assert pilot.app.screen.run_id == chart.run_ids[chart.picked]
+
+
+def test_a_big_search_is_sampled_at_random_and_says_so(client):
+    from tui.adapter import RunQuery, TrackingAdapter
+
+    experiment = client.create_experiment("big")
+    for i in range(300):
+        run_id = client.create_run(experiment, start_time=T0 + i, run_name=f"r{i}").info.run_id
+        client.log_metric(run_id, "m", float(i))
+    adapter = TrackingAdapter(client)
+    first = adapter.runs_for_scatter(RunQuery((experiment,)), cap=100, seed=1)
+    second = adapter.runs_for_scatter(RunQuery((experiment,)), cap=100, seed=2)
+    assert first.total == 300 and len(first.runs) == 100 and "random blocks" in first.how
+    names = {r.info.run_name for r in first.runs}
+    assert len(names) == 100 and names != {f"r{i}" for i in range(200, 300)}  # not the first 100 of the order
+    assert names != {r.info.run_name for r in second.runs}
+
+
+async def test_parallel_coordinates_show_the_varying_params_and_the_metric(client, sweep):
+    experiment, _ = sweep
+    async with make_app(client, experiment_ids=[experiment], live=False).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("P")
+        await settle(pilot)
+        chart = pilot.app.screen.query_one("#runs-parallel")
+        assert chart.display and chart.params == ["bs", "lr"] and chart.metric == "val_acc"
+        drawn = chart.render().plain
+        assert "colour = val_acc" in drawn and "lr: 0.001..0.1 log" in drawn
 
 
 # ------------------------------------------------------------------------- pictures

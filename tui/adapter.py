@@ -111,6 +111,14 @@ class ModelDetail:
     run_names: dict[str, str]
 
 
+@dataclass
+class ScatterSample:
+    runs: list[Run]
+    total: int  # how many runs match; more than len(runs) when sampled
+    how: str  # "all", or how the sample was drawn
+    primary_metric: str | None = None
+
+
 @dataclass(frozen=True)
 class JumpTarget:
     kind: str  # "experiment" | "run" | "model"
@@ -281,7 +289,7 @@ class TrackingAdapter:
         from tui.series import Series
 
         steps, timestamps, values = self.client.metric_history_arrays(run_id, key)
-        return Series(label or key, steps, timestamps, values, colour)
+        return Series(label or key, steps, timestamps, values, colour, run_id)
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         return self.client.read_artifact(run_id, path)
@@ -328,11 +336,27 @@ class TrackingAdapter:
         names = self.experiment_names(sorted({run.info.experiment_id for run in runs}))
         return CompareData(runs, summaries, names)
 
-    def runs_for_scatter(self, query: RunQuery, cap: int = 2000) -> list[Run]:
-        """Up to ``cap`` runs matching the table's filter (a scatter over the whole search)."""
+    def runs_for_scatter(self, query: RunQuery, cap: int = 2000, *, seed: int = 0) -> "ScatterSample":
+        """The runs matching the table's filter for a scatter: all of them up to ``cap``;
+        beyond that a random sample of ``cap``, read as 20 blocks at random places of the
+        search (random-access pages, so 100,000 runs cost what 2,000 do)."""
+        import random
+
         ids = list(query.experiment_ids) or None
-        return list(self.client.search_runs(ids, query.filter_text, query.view_type, cap,
-                                            list(query.order_by) or None))
+        order = list(query.order_by) or None
+        total = self.client.count_runs(ids, query.filter_text, query.view_type)
+        primary = self.primary_metric(query.experiment_ids)
+        if total <= cap:
+            runs = list(self.client.search_runs(ids, query.filter_text, query.view_type, cap, order))
+            return ScatterSample(runs, total, "all", primary)
+        blocks, size = 20, cap // 20
+        rng = random.Random(seed)
+        starts = sorted(rng.sample(range(0, total - size + 1, size), min(blocks, max(1, (total - size) // size + 1))))
+        runs = []
+        for start in starts:
+            runs.extend(self.client.search_runs(ids, query.filter_text, query.view_type, size, order,
+                                                self.client.page_token_at(start)))
+        return ScatterSample(runs, total, f"{len(starts)} random blocks of {size}", primary)
 
     # ---------------------------------------------------------------------- registry
     @property

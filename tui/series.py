@@ -28,6 +28,7 @@ class Series:
     timestamps: np.ndarray
     values: np.ndarray
     colour: int = 0
+    run_id: str = ""  # whose series it is (compare hides and shows lines by run)
 
     def __len__(self) -> int:
         return int(len(self.values))

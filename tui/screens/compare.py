@@ -1,6 +1,6 @@
 """Compare 2+ runs: params and metrics side by side (differences highlighted, equal rows
 hideable, the best value of each metric starred), overlaid metric charts with a legend, and
-a scatter of any param or metric against another."""
+a grid of every metric, and a scatter of any param or metric against another (tui/screens/scatter.py)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from textual.widgets import Footer, Header, Input, OptionList, Select, Static, T
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from lighttrack.entities import Run
 
-from tui.adapter import CompareData, RunQuery
+
+from tui.adapter import CompareData
 from tui.format import duration, ellipsize, number, rich_colour, short_labels, status_text, when
-from tui.messages import CompareLoaded, ScatterRunsLoaded, SeriesLoaded
+from tui.messages import CompareLoaded, SeriesLoaded
 from tui.screens.base import ChartOptions, DataScreen
+from tui.screens.scatter import ScatterScreen, draw_scatter, fill_scatter_selects, scatter_widgets  # noqa: F401
 from tui.widgets.chart import GridChart, Legend, MetricChart, ScatterChart
 from tui.widgets.tables import Column, KeyTable
 
@@ -33,30 +34,6 @@ GRID_CHARTS = 24
 def lower_is_better(key: str) -> bool:
     """Which way a metric improves, guessed from its name (b flips it in the table)."""
     return bool(LOWER_IS_BETTER.search(key))
-
-
-def value_of(run: Run, field: str) -> object:
-    """A run's value for a scatter/compare field: ``metrics.k``, ``params.k``, ``attr.duration``."""
-    kind, key = field.split(".", 1)
-    if kind == "metrics":
-        return run.data.metrics.get(key)
-    if kind == "params":
-        return run.data.params.get(key)
-    if kind == "tags":
-        return run.data.tags.get(key)
-    info = run.info
-    if key == "duration":
-        return (info.end_time - info.start_time) / 1000 if info.end_time and info.start_time else None
-    if key == "start":
-        return info.start_time / 1000 if info.start_time else None
-    return None
-
-
-def field_choices(runs: list[Run]) -> list[tuple[str, str]]:
-    metrics = sorted({k for run in runs for k in run.data.metrics})
-    params = sorted({k for run in runs for k in run.data.params})
-    return ([(f"metric: {k}", f"metrics.{k}") for k in metrics] + [(f"param: {k}", f"params.{k}") for k in params]
-            + [("duration (s)", "attr.duration")])
 
 
 class CompareScreen(ChartOptions, DataScreen):
@@ -146,7 +123,7 @@ class CompareScreen(ChartOptions, DataScreen):
         self._table()
         self._metric_list()
         fill_scatter_selects(self, "compare", self.data.runs)
-        draw_scatter(self, "compare", self.data.runs)
+        draw_scatter(self, "compare", self.data.runs, self.colours)
         if self.metric_key is not None:
             counts = lambda d: [d.summaries[r.info.run_id].get(self.metric_key).count  # noqa: E731
                                 if d.summaries[r.info.run_id].get(self.metric_key) else 0 for r in d.runs]
@@ -293,7 +270,7 @@ class CompareScreen(ChartOptions, DataScreen):
         series = []
         for i, run in enumerate(data.runs):
             if key in data.summaries[run.info.run_id]:
-                series.append(self.adapter.metric_series(run.info.run_id, key, run.info.run_id, self.colours[i]))
+                series.append(self.adapter.metric_series(run.info.run_id, key, run.info.run_name, self.colours[i]))
             if get_current_worker().is_cancelled:
                 return
         self.post_message(SeriesLoaded("compare-chart", key, series))
@@ -310,7 +287,7 @@ class CompareScreen(ChartOptions, DataScreen):
         chart = self.query_one("#compare-chart", MetricChart)
         chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y, clip=self.clip)
         self.series_all = list(message.series)
-        chart.show([s for s in self.series_all if s.label not in self.hidden])
+        chart.show([s for s in self.series_all if s.run_id not in self.hidden])
         chart.border_title = ellipsize(message.key, 40)
         self._legend()
 
@@ -320,7 +297,7 @@ class CompareScreen(ChartOptions, DataScreen):
         data = self.data
         runs = data.runs if data else []
         labels = [r.info.run_name for r in runs] if self.full_names else self.labels(24)
-        present = {s.label for s in self.series_all}  # series are labelled by run id
+        present = {s.run_id for s in self.series_all}
         shown = [(i, r) for i, r in enumerate(runs) if r.info.run_id in present]
         entries = [(labels[i], self.colours[i]) for i, _ in shown]
         keys = [str(i + 1) if i < 9 else "" for i, _ in shown]
@@ -332,9 +309,9 @@ class CompareScreen(ChartOptions, DataScreen):
         from tui.series import dropped_notes
 
         by_id = {r.info.run_id: labels[i] for i, r in enumerate(runs)}
-        for note in dropped_notes(chart.series, chart.log_y):  # NaN points the chart leaves out
-            run_id, _, text = note.partition(": ")
-            notes.append(f"{by_id.get(run_id, run_id)}: {text}")
+        for s in chart.series:  # what the chart leaves out (NaN points), by the legend's label
+            for note in dropped_notes([s], chart.log_y):
+                notes.append(f"{by_id.get(s.run_id, s.label)}: {note.partition(': ')[2]}")
         if chart.clipping:
             notes.append("y clipped to the bulk of the points (an outlier run or spike): o shows every point")
         if self.hidden:
@@ -372,7 +349,7 @@ class CompareScreen(ChartOptions, DataScreen):
         run_id = self.data.runs[index].info.run_id
         self.hidden ^= {run_id}
         chart = self.query_one("#compare-chart", MetricChart)
-        chart.show([s for s in self.series_all if s.label not in self.hidden])
+        chart.show([s for s in self.series_all if s.run_id not in self.hidden])
         self._legend()
 
     # ------------------------------------------------------------- all metrics
@@ -419,7 +396,7 @@ class CompareScreen(ChartOptions, DataScreen):
         if data is None:
             return
         for key in keys:
-            series = [self.adapter.metric_series(run.info.run_id, key, run.info.run_id, self.colours[i])
+            series = [self.adapter.metric_series(run.info.run_id, key, run.info.run_name, self.colours[i])
                       for i, run in enumerate(data.runs) if key in data.summaries[run.info.run_id]]
             if get_current_worker().is_cancelled:
                 return
@@ -434,105 +411,11 @@ class CompareScreen(ChartOptions, DataScreen):
             options.highlighted = ids.index(event.key)
 
     @on(Select.Changed)
-    def axis_changed(self, event: Select.Changed) -> None:
+    @on(ScatterChart.Picked)
+    def axis_changed(self) -> None:
         if self.data is not None:
-            draw_scatter(self, "compare", self.data.runs)
+            draw_scatter(self, "compare", self.data.runs, self.colours)
 
-
-# ------------------------------------------------------------------------- scatter
-def scatter_widgets(prefix: str) -> ComposeResult:
-    with Horizontal(classes="scatter-axes"):
-        yield Static("x", classes="axis-label")
-        yield Select([], id=f"{prefix}-x", prompt="x: param or metric", allow_blank=True)
-        yield Static("y", classes="axis-label")
-        yield Select([], id=f"{prefix}-y", prompt="y: param or metric", allow_blank=True)
-    yield ScatterChart(id=f"{prefix}-scatter")
-    yield Legend(id=f"{prefix}-scatter-legend")
-
-
-def fill_scatter_selects(screen: DataScreen, prefix: str, runs: list[Run]) -> None:
-    choices = field_choices(runs)
-    values = [v for _, v in choices]
-    for which, default in (("x", 0), ("y", 1)):
-        select = screen.query_one(f"#{prefix}-{which}", Select)
-        current = select.value
-        if getattr(select, "_lt_choices", None) == values:
-            continue
-        select._lt_choices = values  # type: ignore[attr-defined]
-        select.set_options([(ellipsize(label, 30), value) for label, value in choices])
-        if current in values:
-            select.value = current
-        elif values:
-            # default: a param against the first metric reads best ("does lr matter for acc?")
-            params = [v for v in values if v.startswith("params.")]
-            metrics = [v for v in values if v.startswith("metrics.")]
-            pick = (params or values)[0] if which == "x" else (metrics or values)[0]
-            select.value = pick
-
-
-def draw_scatter(screen: DataScreen, prefix: str, runs: list[Run]) -> None:
-    x = screen.query_one(f"#{prefix}-x", Select).value
-    y = screen.query_one(f"#{prefix}-y", Select).value
-    chart = screen.query_one(f"#{prefix}-scatter", ScatterChart)
-    legend = screen.query_one(f"#{prefix}-scatter-legend", Legend)
-    if not isinstance(x, str) or not isinstance(y, str):
-        chart.show([], "", "")
-        legend.show([], "choose x and y above")
-        return
-    many = len(runs) > 10
-    points = [(run.info.run_name, value_of(run, x), value_of(run, y), 0 if many else i) for i, run in enumerate(runs)]
-    chart.show(points, x.split(".", 1)[-1], y.split(".", 1)[-1])
-    shown = len(chart.points)
-    if many:
-        legend.show([], f"{shown} of {len(runs)} runs have both values")
-    else:
-        legend.show([(name, c) for name, a, b, c in points if a is not None and b is not None],
-                    f"{len(runs) - shown} run(s) lack a value" if shown < len(runs) else "")
-
-
-class ScatterScreen(DataScreen):
-    """A param or metric against another over every run the runs table's filter matches
-    (up to 2,000), one dot per run."""
-
-    CAP = 2000
-
-    def __init__(self, query: RunQuery) -> None:
-        super().__init__()
-        self.run_query = query
-        self.runs: list[Run] = []
-
-    screen_name = "Scatter"
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(id="scatter-title", classes="status-line")
-        yield from scatter_widgets("runs")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.app.sub_title = self.screen_name
-        self.query_one("#runs-scatter").loading = True
-        self.reload()
-
-    def reload(self, live: bool = False) -> None:
-        self.load()
-
-    @work(thread=True, exclusive=True, group="scatter", exit_on_error=False, description="Loading runs")
-    def load(self) -> None:
-        runs = self.adapter.runs_for_scatter(self.run_query, self.CAP)
-        if not get_current_worker().is_cancelled:
-            self.post_message(ScatterRunsLoaded(runs))
-
-    def on_scatter_runs_loaded(self, message: ScatterRunsLoaded) -> None:
-        self.runs = message.runs
-        self.query_one("#runs-scatter").loading = False
-        text = f"{len(self.runs):,} runs" + (f" (the first {self.CAP:,})" if len(self.runs) >= self.CAP else "")
-        if self.run_query.filter_text:
-            text += f" matching {self.run_query.filter_text}"
-        self.query_one("#scatter-title", Static).update(Text(ellipsize(text, 200)))
-        fill_scatter_selects(self, "runs", self.runs)
-        draw_scatter(self, "runs", self.runs)
-
-    @on(Select.Changed)
-    def axis_changed(self, event: Select.Changed) -> None:
-        draw_scatter(self, "runs", self.runs)
+    @on(ScatterChart.OpenRun)
+    def open_dot(self, event: ScatterChart.OpenRun) -> None:
+        self.lt_app.open_run(event.run_id)

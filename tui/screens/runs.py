@@ -64,6 +64,8 @@ class RunsScreen(DataScreen):
         Binding("F", "fold_all", "Fold all", id="runs.fold_all", tooltip="Fold (or unfold) every parent run's children"),
         Binding("p", "scatter", "Scatter", id="runs.scatter",
                 tooltip="Scatter plot of a param or metric against another over the filtered runs"),
+        Binding("P", "parallel", "Parallel", id="runs.parallel",
+                tooltip="Parallel coordinates over the filtered runs: varying params -> the metric"),
         Binding("r", "rename", "Rename", id="runs.rename", tooltip="Rename the run"),
         Binding("t", "tags", "Tags", id="runs.tags", tooltip="Edit the run's tags"),
         Binding("d", "delete", "Delete", id="runs.delete", tooltip="Delete the marked runs (or this one); restorable"),
@@ -533,9 +535,14 @@ class RunsScreen(DataScreen):
         self.lt_app.open_compare(list(self.marked), [self.colours[i] for i in self.marked])
 
     def action_scatter(self) -> None:
-        from tui.screens.compare import ScatterScreen
+        from tui.screens.scatter import ScatterScreen
 
         self.app.push_screen(ScatterScreen(self.run_query()))
+
+    def action_parallel(self) -> None:
+        from tui.screens.scatter import ScatterScreen
+
+        self.app.push_screen(ScatterScreen(self.run_query(), view="parallel"))
 
     def action_columns(self) -> None:
         fixed = [(key, f"attribute: {ATTRIBUTES[key][0]}") for key in OPTIONAL_ATTRIBUTES]
