@@ -172,6 +172,10 @@ def test_one_diverged_run_is_clipped_with_a_note_and_can_be_shown():
     assert any("clipped" in note for note in prepared.notes)
     assert prepare(calm + [diverged], clip=False).y_range is None
     assert not prepare(calm, clip=None).clipped  # nothing dwarfs the rest: every point shown
+    spiky = np.exp(-steps / 50)
+    spiky[100] = 1000.0
+    assert not prepare([Series("one", steps, steps, spiky)], clip=None).clipped  # a spike is kept unasked
+    assert prepare([Series("one", steps, steps, spiky)], clip=True).y_range[1] < 10
 
 
 def test_smoothing_reaches_the_last_point():

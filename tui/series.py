@@ -140,25 +140,24 @@ def smooth_large(x: np.ndarray, y: np.ndarray, weight: float, buckets: int) -> t
 
 def robust_range(ys: list[np.ndarray], clip: bool | None) -> tuple[tuple[float, float] | None, bool]:
     """The y range to draw: every point, or the bulk of them. With ``clip`` None the bulk is
-    used only when something dwarfs the rest: a series whose span is over 10x the median span
-    (a diverged run: the range then covers the other runs), or single spikes (the range then
-    is the 1st..99th percentile of every point). Returns (range or None, whether clipped)."""
+    used only when one series dwarfs the rest (its span over 10x the median span: a diverged
+    run; the range then covers the other runs), so a single run's spike is never hidden
+    unasked. With ``clip`` True and no such run, the bulk is the 1st..99th percentile of every
+    point. Returns (range or None, whether clipped)."""
     finite = [y for y in ys if len(y)]
     if not finite or clip is False:
         return None, False
     spans = np.array([float(y.max() - y.min()) for y in finite])
-    full_lo = min(float(y.min()) for y in finite)
-    full_hi = max(float(y.max()) for y in finite)
     typical = float(np.median(spans))
     calm = [y for y, span in zip(finite, spans) if span <= 10 * typical] if len(finite) >= 2 else []
     if calm and len(calm) < len(finite) and typical > 0:
         lo = min(float(y.min()) for y in calm)
         hi = max(float(y.max()) for y in calm)
     else:
+        if clip is None:
+            return None, False  # automatic clipping is for a run that dwarfs the others only
         sample = np.concatenate([y if len(y) <= 20_000 else y[:: len(y) // 20_000 + 1] for y in finite])
         lo, hi = (float(v) for v in np.percentile(sample, [1, 99]))
-        if clip is None and (hi <= lo or (full_hi - full_lo) <= 10 * (hi - lo)):
-            return None, False
     spread = hi - lo
     pad = spread * 0.1 if spread > 0 else 1.0
     return (lo - pad, hi + pad), True
