@@ -11,12 +11,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Input, OptionList, Select, Static, TabbedContent, TabPane
+from textual.widgets import Header, Input, OptionList, Select, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 
 
+from tui.widgets.footer import FittedFooter
 from tui.adapter import CompareData
 from tui.format import duration, ellipsize, number, rich_colour, short_labels, status_text, when
 from tui.messages import CompareLoaded, SeriesLoaded
@@ -85,7 +86,7 @@ class CompareScreen(ChartOptions, DataScreen):
         yield Header()
         with TabbedContent(id="compare-tabs"):
             with TabPane("Table", id="tab-table"):
-                yield KeyTable(id="compare-table")
+                yield KeyTable(id="compare-table", openable=False)
                 yield Static(id="compare-status", classes="status-line")
             with TabPane("Charts", id="tab-charts"):
                 with Horizontal():
@@ -99,7 +100,7 @@ class CompareScreen(ChartOptions, DataScreen):
                 yield VerticalScroll(Grid(id="compare-grid"), id="compare-grid-scroll")
             with TabPane("Scatter", id="tab-scatter"):
                 yield from scatter_widgets("compare")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name

@@ -8,9 +8,10 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from tui.widgets.footer import FittedFooter
 from tui.adapter import ModelDetail
 from tui.format import ellipsize, when
 from tui.messages import ActionDone, ModelLoaded, ModelsLoaded
@@ -58,7 +59,7 @@ class RegistryScreen(DataScreen):
         yield Header()
         yield KeyTable(id="models-table")
         yield Static(id="models-status", classes="status-line")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name
@@ -153,8 +154,8 @@ class ModelScreen(DataScreen):
             with TabPane("Versions", id="tab-versions"):
                 yield KeyTable(id="versions-table")
             with TabPane("History", id="tab-history"):
-                yield KeyTable(id="history-table", cursor_type="row")
-        yield Footer()
+                yield KeyTable(id="history-table", cursor_type="row", openable=False)
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name

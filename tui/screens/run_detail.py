@@ -10,9 +10,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tree
+from textual.widgets import Header, Static, TabbedContent, TabPane, Tree
 from textual.worker import get_current_worker
 
+from tui.widgets.footer import FittedFooter
 from tui.adapter import NOTE_TAG, PARENT_TAG, RunDetail
 from tui.format import duration, ellipsize, ellipsize_middle, number, size_text, status_text, when
 from tui.messages import ActionDone, ArtifactLoaded, RunDetailLoaded, SeriesLoaded
@@ -70,15 +71,15 @@ class RunDetailScreen(ChartOptions, DataScreen):
                     yield Static(id="children-title")
                     yield KeyTable(id="children-table")
             with TabPane("Params", id="tab-params"):
-                yield KeyTable(id="params-table")
+                yield KeyTable(id="params-table", openable=False)
             with TabPane("Metrics", id="tab-metrics"):
                 with Vertical():
-                    yield KeyTable(id="metrics-table")
+                    yield KeyTable(id="metrics-table", openable=False)
                     yield MetricChart(id="metric-chart", empty_text="no metric logged")
             with TabPane("Charts", id="tab-charts"):
                 yield VerticalScroll(Grid(id="charts-grid"), id="charts-scroll")
             with TabPane("Tags", id="tab-tags"):
-                yield KeyTable(id="tags-table")
+                yield KeyTable(id="tags-table", openable=False)
             with TabPane("Artifacts", id="tab-artifacts"):
                 with Horizontal():
                     yield Tree("artifacts", id="artifact-tree")
@@ -86,7 +87,7 @@ class RunDetailScreen(ChartOptions, DataScreen):
             with TabPane("Models", id="tab-models"):
                 with VerticalScroll():
                     yield Static(id="models-text")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name

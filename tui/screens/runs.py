@@ -13,12 +13,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from lighttrack.entities import ViewType
 from lighttrack.errors import InvalidArgument
 
+from tui.widgets.footer import FittedFooter
 from tui.adapter import PARENT_TAG, RunQuery, RunRow, RunsPage
 from tui.format import duration, ellipsize, ellipsize_middle, rich_colour, status_text, when
 from tui.messages import ActionDone, ExperimentNamesLoaded, FilterRejected, PagePrefetched, RunsLoaded
@@ -100,6 +101,9 @@ class RunsScreen(DataScreen):
         self.filter_error = ""
         self.focus_table_when_loaded = False
         self.pages: dict[tuple[RunQuery, str | None], RunsPage] = {}  # shown and read-ahead pages
+        # How many runs a filter matches, counted once: paging and re-sorting do not change
+        # it, and counting 100k runs costs as much as reading a page (dropped on file changes).
+        self.totals: dict[tuple, int] = {}
 
     @property
     def screen_name(self) -> str:  # type: ignore[override]
@@ -115,7 +119,7 @@ class RunsScreen(DataScreen):
         yield Static(id="filter-error")
         yield KeyTable(id="runs-table", pages=True, fixed_columns=3)
         yield Static(id="runs-status", classes="status-line")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name
@@ -164,9 +168,14 @@ class RunsScreen(DataScreen):
     def _token_at(self, offset: int) -> str | None:
         return self.adapter.page_token_at(offset)
 
+    @staticmethod
+    def _count_key(query: RunQuery) -> tuple:
+        return (query.experiment_ids, query.filter_text, query.view_type, query.grouped)
+
     def reload(self, live: bool = False) -> None:
         if live:
             self.pages.clear()  # the file changed: cached pages may be stale
+            self.totals.clear()
             if self.pager.busy:
                 return  # the page on its way is read after this change anyway
             index = self.pager.index
@@ -191,8 +200,11 @@ class RunsScreen(DataScreen):
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False, description="Loading runs")
     def load_page(self, query: RunQuery, token: str | None, live: bool, index: int) -> None:
         worker = get_current_worker()
+        known = self.totals.get(self._count_key(query))
         try:
-            page = self.adapter.runs_page(query, token)
+            page = self.adapter.runs_page(query, token, with_total=known is None)
+            if known is not None:
+                page.total = known
         except InvalidArgument as exc:
             if not worker.is_cancelled:
                 self.post_message(FilterRejected(query.filter_text, exc.message))
@@ -226,8 +238,10 @@ class RunsScreen(DataScreen):
         page = message.page
         if page.query != self.run_query() or not self.pager.accepts(message.index, message.live):
             return  # an answer to a question no longer asked
-        if page.total is None and self.page is not None:
-            page.total = self.page.total  # (read-ahead pages skip the count)
+        if page.total is None:
+            page.total = self.totals.get(self._count_key(page.query))  # (read-ahead pages skip the count)
+        if page.total is not None:
+            self.totals[self._count_key(page.query)] = page.total
         self.page = page
         if self.filter_error:
             self.filter_error = ""
@@ -618,5 +632,7 @@ class RunsScreen(DataScreen):
         if message.text.startswith(("deleted", "restored")):
             self.marked.clear()
             self.colours.clear()
+        self.totals.clear()  # a delete or restore changes how many runs match
+        self.pages.clear()
         self.reload()
 

@@ -16,11 +16,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Select, Static
+from textual.widgets import Header, Select, Static
 from textual.worker import get_current_worker
 
 from lighttrack.entities import Run
 
+from tui.widgets.footer import FittedFooter
 from tui.adapter import RunQuery, ScatterSample
 from tui.format import ellipsize, number
 from tui.messages import ScatterRunsLoaded
@@ -175,7 +176,7 @@ class ScatterScreen(DataScreen):
         yield Static(id="scatter-title", classes="status-line")
         yield from scatter_widgets("runs")
         yield ParallelChart(id="runs-parallel")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name
