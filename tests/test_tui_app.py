@@ -34,7 +34,7 @@ async def open_runs(pilot, name: str) -> None:
 
 
 def names_in(table) -> list[str]:
-    return [name.split(" (")[0].lstrip("└ ") for name in table_column(table, "attr.name")]
+    return [name.split(" (")[0].lstrip("└▾▸ ") for name in table_column(table, "attr.name")]
 
 
 async def cursor_to(pilot, table, key: str) -> None:

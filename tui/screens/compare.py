@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 
 from tui.widgets.footer import FittedFooter
 from tui.adapter import CompareData
-from tui.format import duration, ellipsize, number, rich_colour, short_labels, status_text, when
+from tui.format import duration, ellipsize, ellipsize_middle, number, rich_colour, short_labels, status_text, when
 from tui.messages import CompareLoaded, SeriesLoaded
 from tui.screens.base import ChartOptions, DataScreen
 from tui.screens.scatter import ScatterScreen, draw_scatter, fill_scatter_selects, scatter_widgets  # noqa: F401
@@ -198,6 +198,8 @@ class CompareScreen(ChartOptions, DataScreen):
                     cell = status_text(str(value))
                 elif best is not None and i in best:
                     cell = Text(ellipsize("★ " + shown, width), style="bold green")
+                elif kind == "run" and label == "name":
+                    cell = Text(ellipsize_middle(shown, width), style=style)  # names differ at the end
                 else:
                     cell = Text(ellipsize(shown, width), style=style)
                 cells.append(cell)

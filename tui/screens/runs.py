@@ -21,7 +21,7 @@ from lighttrack.errors import InvalidArgument
 
 from tui.widgets.footer import FittedFooter
 from tui.adapter import PARENT_TAG, RunQuery, RunRow, RunsPage
-from tui.format import duration, ellipsize, ellipsize_middle, rich_colour, status_text, when
+from tui.format import duration, ellipsize, ellipsize_middle, rich_colour, short_labels, status_text, when
 from tui.messages import ActionDone, ExperimentNamesLoaded, FilterRejected, PagePrefetched, RunsLoaded
 from tui.paging import Pager
 from tui.screens.base import DataScreen
@@ -96,7 +96,8 @@ class RunsScreen(DataScreen):
         self.attributes = list(OPTIONAL_ATTRIBUTES)
         self.marked: dict[str, str] = {}
         self.colours: dict[str, int] = {}  # marked run -> palette index, kept while marked
-        self.folded: set[str] = set()  # parent runs whose children are hidden (grouped view)
+        self.folded: set[str] = set()
+        self._labels: dict[str, str] = {}  # run id -> the name as cut for this page  # parent runs whose children are hidden (grouped view)
         self.pending_cursor: int | None = None
         self.filter_error = ""
         self.focus_table_when_loaded = False
@@ -299,13 +300,23 @@ class RunsScreen(DataScreen):
             columns.append(Column(key, self._label(key, column_label(key), widths[key]), widths[key]))
         return columns
 
-    def _row_name(self, row: RunRow) -> str:
-        name = row.run.info.run_name
+    def _row_name(self, row: RunRow, name: str | None = None) -> str:
+        name = row.run.info.run_name if name is None else name
         if row.depth:
             return "└ " + name
         if row.children:
             return f"{'▸' if row.run_id in self.folded else '▾'} {name} ({row.children})"
         return name
+
+    def _name_labels(self, rows: list[RunRow], width: int) -> dict[str, str]:
+        """When the names do not fit, the words every name on the page shares are dropped
+        (``…lr0.001-bs256-seed3``), so a cut never leaves a column of identical names."""
+        decorated = [self._row_name(row) for row in rows]
+        if all(len(name) <= width for name in decorated) or len(rows) < 2:
+            return {}
+        room = width - max(len(d) - len(row.run.info.run_name) for d, row in zip(decorated, rows))
+        labels = short_labels([row.run.info.run_name for row in rows], max(6, room))
+        return {row.run_id: label for row, label in zip(rows, labels)}
 
     def _visible_rows(self) -> list[RunRow]:
         rows = self.page.rows if self.page else []
@@ -357,7 +368,7 @@ class RunsScreen(DataScreen):
             elif key == "attr.status":
                 cells.append(status_text(info.status))
             elif key == "attr.name":
-                name = ellipsize_middle(self._row_name(row), width)
+                name = ellipsize_middle(self._row_name(row, self._labels.get(row.run_id)), width)
                 cells.append(Text(name, style="strike dim" if deleted else "bold"))
             elif key == "attr.start":
                 cells.append(Text(ellipsize(when(info.start_time)[5:] if self.narrow else when(info.start_time), width)))
@@ -376,7 +387,9 @@ class RunsScreen(DataScreen):
         table.loading = False
         self.load_finished()
         columns = self._columns()
-        rows = [(row.run_id, self._cells(row, columns)) for row in self._visible_rows()]
+        visible = self._visible_rows()
+        self._labels = self._name_labels(visible, next(c.width for c in columns if c.key == "attr.name") or 22)
+        rows = [(row.run_id, self._cells(row, columns)) for row in visible]
         cursor = self.pending_cursor
         if cursor == -1:
             cursor = len(rows) - 1

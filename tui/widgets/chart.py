@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from tui.format import colour, ellipsize, number, rich_colour
+from tui.format import colour, ellipsize, ellipsize_middle, number, rich_colour
 from tui.series import X_AXIS_LABELS, Prepared, Series, prepare
 
 
@@ -93,7 +93,8 @@ class MetricChart(PlotextPlot):
             text = Text(justify="center")
             for line in prepared.lines:
                 text.append("■\u00a0", style=rich_colour(line.colour))
-                text.append(f"{number(float(line.y[-1]), 6)}  (one value, step {int(line.x[-1]):,})\n")
+                text.append(f"{ellipsize_middle(line.label, 30)}: {number(float(line.y[-1]), 6)}"
+                            f"  (one value, step {int(line.x[-1]):,})\n")
             return text
         for line in prepared.lines:
             plt.plot(line.x.tolist(), line.y.tolist(), marker="braille", color=colour(line.colour))
