@@ -166,6 +166,8 @@ class ScatterScreen(DataScreen):
         self.sample: ScatterSample | None = None
         self.view = view
         self.seed = 0
+        if view == "parallel":
+            self.AUTO_FOCUS = None  # the scatter is hidden: its keys must not be in the footer
 
     @property
     def screen_name(self) -> str:  # type: ignore[override]
@@ -236,7 +238,10 @@ class ScatterScreen(DataScreen):
     def action_parallel(self) -> None:
         self.view = "scatter" if self.view == "parallel" else "parallel"
         self._view()
-        (self.query_one("#runs-parallel") if self.view == "parallel" else self.query_one("#runs-scatter")).focus()
+        if self.view == "parallel":
+            self.set_focus(None)
+        else:
+            self.query_one("#runs-scatter").focus()
 
 
 def describe_point(name: str, x: object, y: object, x_label: str, y_label: str) -> str:
