@@ -186,6 +186,16 @@ class LighttrackClient(RegistryMixin):
             experiment_ids = [experiment_ids]
         return run_store.keys_in_use(self._conn, list(experiment_ids) if experiment_ids else None)
 
+    def page_token_at(self, offset: int) -> str | None:
+        """The page token of the search page that starts at result number ``offset`` (0: the
+        first page, None). What "jump to the last page" needs without reading every page;
+        the token stays opaque to callers."""
+        from lighttrack.store.paging import encode_token
+
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidArgument(f"offset must be a non-negative integer, not {offset!r}")
+        return encode_token(offset) if offset else None
+
     def experiment_activity(self) -> dict[str, tuple[int, int | None]]:
         """experiment id -> (number of active runs, start time of its latest run)."""
         return run_store.experiment_activity(self._conn)

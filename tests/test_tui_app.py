@@ -34,7 +34,7 @@ async def open_runs(pilot, name: str) -> None:
 
 
 def names_in(table) -> list[str]:
-    return [name.split(" (")[0].lstrip("└ ") for name in table_column(table, "attr.name")]
+    return [name.split(" (")[0].lstrip("└▾▸ ") for name in table_column(table, "attr.name")]
 
 
 async def cursor_to(pilot, table, key: str) -> None:
@@ -170,11 +170,8 @@ async def test_sort_by_any_column_on_the_server(client, sample):
         await settle(pilot)
         screen = pilot.app.screen
         await pilot.press("s")
-        dialog = pilot.app.screen
-        options = dialog.query_one("#choices")
-        index = next(i for i in range(options.option_count) if options.get_option_at_index(i).id == "metrics.acc")
-        options.highlighted = index
-        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press(*"metric acc", "enter")  # type to search every key, Enter sorts by the first
         await settle(pilot)
         table = screen.query_one("#runs-table")
         assert names_in(table) == ["forest-c", "forest-d", "forest-b", "forest-a"]  # acc high to low
@@ -286,11 +283,11 @@ async def test_compare_scatter_of_a_param_against_a_metric(client, sample):
         await settle(pilot)
         pilot.app.open_compare([sample[f"forest-{c}"] for c in "abcd"])
         await settle(pilot)
-        await pilot.press("3")
+        await pilot.press("4")
         await settle(pilot)
         screen = pilot.app.screen
         chart = screen.query_one("#compare-scatter")
-        assert screen.query_one("#compare-x").value == "params.criterion"
+        assert screen.query_one("#compare-x").value == "params.max_depth"  # a numeric param that varies
         assert screen.query_one("#compare-y").value == "metrics.acc"
         assert len(chart.points) == 4
         screen.query_one("#compare-x").value = "params.n_estimators"
@@ -318,7 +315,7 @@ async def test_grouping_puts_children_under_their_parent(client, sample):
         assert names_in(table) == ["trial-2", "trial-1", "sweep"]
         await pilot.press("g")
         await settle(pilot)
-        assert table_column(table, "attr.name") == ["sweep (2)", "└ trial-2", "└ trial-1"]
+        assert table_column(table, "attr.name") == ["▾ sweep (2)", "└ trial-2", "└ trial-1"]
         assert "top-level runs 1–1 of 1" in shown(pilot.app.screen.query_one("#runs-status"))
 
 

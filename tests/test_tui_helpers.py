@@ -31,11 +31,13 @@ utc_time_created: '2024-01-01 00:05:00.000000'
 
 
 @pytest.fixture(autouse=True)
-def _utc():
-    """Times in the UI are local: pin the zone so snapshots read the same everywhere. (Its own
+def _utc(tmp_path):
+    """Times in the UI are local: pin the zone so snapshots read the same everywhere; and the
+    UI's remembered state lives in the test's own folder, never the user's. (Its own
     MonkeyPatch: undoing the shared one would also undo every other fixture's patches.)"""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TZ", "UTC")
+        patch.setenv("LIGHTTRACK_UI_STATE", str(tmp_path / "ui-state" / "ui-state.json"))
         time.tzset()
         yield
     time.tzset()

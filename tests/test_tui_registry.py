@@ -68,9 +68,14 @@ async def test_stage_change_without_archiving_keeps_the_others(client, sample):
         await pilot.press("s")  # v2 (Staging): the dialog offers None, Production, Archived
         dialog = pilot.app.screen
         assert type(dialog).__name__ == "StageDialog"
-        await pilot.press("down")  # Production
+        await pilot.press("down", "down")  # nothing is preselected: None, then Production
         assert "now in Production: v1" in str(dialog.query_one("#stage-note").content)
         await pilot.press("enter")
+        await settle(pilot)
+        confirm = pilot.app.screen  # into Production: a second step naming both versions
+        assert type(confirm).__name__ == "ConfirmDialog"
+        assert "v2" in confirm.question and "v1 is in Production now" in confirm.question
+        await pilot.press("y")
         await settle(pilot)
         assert stages(client) == {"1": "Production", "2": "Production"}
 
@@ -79,7 +84,10 @@ async def test_stage_change_with_archiving_archives_the_version_there(client, sa
     async with make_app(client, live=False).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await open_model(pilot)
-        await pilot.press("s", "down", "a", "enter")
+        await pilot.press("s", "down", "down", "a", "enter")
+        await settle(pilot)
+        assert "will be archived" in pilot.app.screen.question
+        await pilot.press("y")
         await settle(pilot)
         assert stages(client) == {"1": "Archived", "2": "Production"}
         table = pilot.app.screen.query_one("#versions-table")
@@ -89,6 +97,26 @@ async def test_stage_change_with_archiving_archives_the_version_there(client, sa
         assert ("1", "stage", "Production", "Archived") in history
 
 
+async def test_s_then_enter_changes_nothing_and_leaving_production_asks_twice(client, sample):
+    async with make_app(client, live=False).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await open_model(pilot)
+        await pilot.press("s", "enter")  # nothing preselected: Enter alone moves nothing
+        await settle(pilot)
+        assert stages(client) == {"1": "Production", "2": "Staging"}
+        await pilot.press("escape")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#versions-table")
+        table.move_cursor(row=table.get_row_index("1"))  # v1, in Production
+        await pilot.press("s", "down", "enter")  # -> None (out of Production)
+        await settle(pilot)
+        confirm = pilot.app.screen
+        assert "OUT of Production" in confirm.question and "no version will be in Production" in confirm.question
+        await pilot.press("n")
+        await settle(pilot)
+        assert stages(client) == {"1": "Production", "2": "Staging"}
+
+
 async def test_cancelling_the_stage_dialog_changes_nothing(client, sample):
     async with make_app(client, live=False).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -96,6 +124,23 @@ async def test_cancelling_the_stage_dialog_changes_nothing(client, sample):
         await pilot.press("s", "down", "a", "escape")
         await settle(pilot)
         assert stages(client) == {"1": "Production", "2": "Staging"}
+
+
+async def test_a_refused_alias_keeps_the_dialog_open_with_the_error_and_the_text(client, sample):
+    async with make_app(client, live=False).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await open_model(pilot)
+        await pilot.press("a", *"latest", "enter")
+        await settle(pilot)
+        dialog = pilot.app.screen
+        assert type(dialog).__name__ == "PromptDialog"
+        error = dialog.query_one("#prompt-error")
+        assert error.has_class("-shown") and "latest" in str(error.render())
+        assert dialog.query_one("#prompt-input").value == "latest"
+        await pilot.press("ctrl+a", "ctrl+k", *"stable", "enter")
+        await settle(pilot)
+        assert type(pilot.app.screen).__name__ == "ModelScreen"
+        assert client.get_registered_model(NAME).aliases["stable"] == "2"
 
 
 async def test_set_and_remove_aliases(client, sample):

@@ -1,4 +1,4 @@
-"""Snapshots of every screen at 100x30 and 80x24, on fixed data (names, params, metrics and
+"""Snapshots of every screen at 120x40 and 80x24, on fixed data (names, params, metrics and
 times are fixed; run ids are never on these screens). Update with --snapshot-update after a
 deliberate change, and look at the report before committing."""
 
@@ -15,7 +15,7 @@ from test_tui_helpers import _utc, build_registry, build_sample, settle  # noqa:
 
 from tui.app import make_app  # noqa: E402
 
-SIZES = [pytest.param((100, 30), id="100x30"), pytest.param((80, 24), id="80x24")]
+SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
 HAS_REGISTRY = hasattr(LighttrackClient, "search_registered_models")
 
 
@@ -79,6 +79,27 @@ def test_runs_screen_with_a_filter_error(snap_compare, client, sample, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_runs_screen_grouped(snap_compare, client, sample, size):
     assert shoot(snap_compare, client, size, ["g"], experiment_ids=[sample["mnist-cnn"]])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_runs_sort_dialog_offers_every_key(snap_compare, client, sample, size):
+    assert shoot(snap_compare, client, size, ["s"], experiment_ids=[sample["iris-forest"]])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_runs_grouped_and_folded(snap_compare, client, sample, size):
+    assert shoot(snap_compare, client, size, ["g", "f"], experiment_ids=[sample["mnist-cnn"]])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_parallel_coordinates(snap_compare, client, sample, size):
+    assert shoot(snap_compare, client, size, ["P"], experiment_ids=[sample["iris-forest"]])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_compare_all_metrics_grid(snap_compare, client, sample, size):
+    runs = [sample["forest-a"], sample["forest-b"], sample["forest-c"]]
+    assert shoot(snap_compare, client, size, [lambda pilot: pilot.app.open_compare(runs), "3"])
 
 
 @pytest.mark.parametrize("size", SIZES)

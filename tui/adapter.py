@@ -18,6 +18,8 @@ from lighttrack.errors import LighttrackError, NotFound
 from tui.format import key_ref, quote
 
 PARENT_TAG = "mlflow.parentRunId"
+#: An experiment tag naming the metric that matters most (shown first, compared first).
+PRIMARY_METRIC_TAG = "lighttrack.primary_metric"
 NOTE_TAG = "mlflow.note.content"
 CHILDREN_CAP = 1000
 
@@ -70,6 +72,7 @@ class RunsPage:
     next_token: str | None
     rows: list[RunRow]
     total: int | None
+    primary_metric: str | None = None  # the experiments' PRIMARY_METRIC_TAG (first pages only)
 
 
 @dataclass
@@ -90,6 +93,7 @@ class RunDetail:
     summaries: list[MetricSummary]
     artifacts: list[FileInfo]
     models: list[LoggedModel]
+    children: list[Run] = field(default_factory=list)  # nested runs, oldest first (up to CHILDREN_CAP)
 
 
 @dataclass
@@ -105,6 +109,14 @@ class ModelDetail:
     versions: list[Any]  # ModelVersion, newest first
     history: list[Any]  # ModelHistoryEvent, oldest first
     run_names: dict[str, str]
+
+
+@dataclass
+class ScatterSample:
+    runs: list[Run]
+    total: int  # how many runs match; more than len(runs) when sampled
+    how: str  # "all", or how the sample was drawn
+    primary_metric: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +190,22 @@ class TrackingAdapter:
         if query.grouped and rows:
             rows = self._with_children(query, rows)
         total = self.client.count_runs(ids, top, query.view_type) if with_total else None
-        return RunsPage(query, token, found.token, rows, total)
+        primary = self.primary_metric(query.experiment_ids) if token is None else None
+        return RunsPage(query, token, found.token, rows, total, primary)
+
+    def primary_metric(self, experiment_ids: tuple[str, ...] | list[str]) -> str | None:
+        for experiment_id in experiment_ids:
+            try:
+                value = self.client.get_experiment(experiment_id).tags.get(PRIMARY_METRIC_TAG)
+            except NotFound:
+                continue
+            if value and value.strip():
+                return value.strip()
+        return None
+
+    def page_token_at(self, offset: int) -> str | None:
+        """The token of the page starting at run number ``offset`` (jump to a page)."""
+        return self.client.page_token_at(offset)
 
     def _with_children(self, query: RunQuery, parents: list[RunRow]) -> list[RunRow]:
         ids = list(query.experiment_ids) or None
@@ -246,13 +273,23 @@ class TrackingAdapter:
         summaries = sorted(self.client.get_metric_summaries(run_id), key=lambda s: s.key)
         artifacts = self.client.list_artifact_files(run_id)
         models = self.logged_models(run_id, artifacts)
-        return RunDetail(run, experiment_name, parent, summaries, artifacts, models)
+        children = list(self.client.search_runs(
+            [run.info.experiment_id], f"{key_ref('tags', PARENT_TAG)} = {quote(run_id)}", ViewType.ALL,
+            CHILDREN_CAP, ["attributes.start_time ASC"]))
+        return RunDetail(run, experiment_name, parent, summaries, artifacts, models, children)
+
+    def save_artifact(self, run_id: str, path: str, folder: str) -> str:
+        """Copy one artifact (file or folder) of the run into ``folder``; returns where it went."""
+        import os
+
+        os.makedirs(folder, exist_ok=True)
+        return self.client.download_artifacts(run_id, path, folder)
 
     def metric_series(self, run_id: str, key: str, label: str | None = None, colour: int = 0):
         from tui.series import Series
 
         steps, timestamps, values = self.client.metric_history_arrays(run_id, key)
-        return Series(label or key, steps, timestamps, values, colour)
+        return Series(label or key, steps, timestamps, values, colour, run_id)
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         return self.client.read_artifact(run_id, path)
@@ -299,11 +336,27 @@ class TrackingAdapter:
         names = self.experiment_names(sorted({run.info.experiment_id for run in runs}))
         return CompareData(runs, summaries, names)
 
-    def runs_for_scatter(self, query: RunQuery, cap: int = 2000) -> list[Run]:
-        """Up to ``cap`` runs matching the table's filter (a scatter over the whole search)."""
+    def runs_for_scatter(self, query: RunQuery, cap: int = 2000, *, seed: int = 0) -> "ScatterSample":
+        """The runs matching the table's filter for a scatter: all of them up to ``cap``;
+        beyond that a random sample of ``cap``, read as 20 blocks at random places of the
+        search (random-access pages, so 100,000 runs cost what 2,000 do)."""
+        import random
+
         ids = list(query.experiment_ids) or None
-        return list(self.client.search_runs(ids, query.filter_text, query.view_type, cap,
-                                            list(query.order_by) or None))
+        order = list(query.order_by) or None
+        total = self.client.count_runs(ids, query.filter_text, query.view_type)
+        primary = self.primary_metric(query.experiment_ids)
+        if total <= cap:
+            runs = list(self.client.search_runs(ids, query.filter_text, query.view_type, cap, order))
+            return ScatterSample(runs, total, "all", primary)
+        blocks, size = 20, cap // 20
+        rng = random.Random(seed)
+        starts = sorted(rng.sample(range(0, total - size + 1, size), min(blocks, max(1, (total - size) // size + 1))))
+        runs = []
+        for start in starts:
+            runs.extend(self.client.search_runs(ids, query.filter_text, query.view_type, size, order,
+                                                self.client.page_token_at(start)))
+        return ScatterSample(runs, total, f"{len(starts)} random blocks of {size}", primary)
 
     # ---------------------------------------------------------------------- registry
     @property

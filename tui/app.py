@@ -9,7 +9,9 @@ open screens refresh themselves while a training process writes to the same file
 from __future__ import annotations
 
 import os
+import sys
 import time
+from pathlib import Path
 from typing import Iterable
 
 from textual import on, work
@@ -40,6 +42,8 @@ class LighttrackApp(App[None]):
                 tooltip="Show or hide every key of this screen"),
         Binding("m", "registry", "Models", id="app.registry", tooltip="Open the model registry"),
         Binding("f2", "toggle_dark", "Theme", id="app.theme", tooltip="Switch between the dark and light theme"),
+        Binding("f12", "save_svg", "Save SVG", id="app.save_svg",
+                tooltip="Save this screen as an SVG picture in the current folder (to paste into a PR or chat)"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit lighttrack ui"),
     ]
 
@@ -47,6 +51,8 @@ class LighttrackApp(App[None]):
                  run_id: str | None = None, live: bool = True, poll_interval: float = 0.75,
                  theme: str = "dark") -> None:
         super().__init__()
+        self.crash_log: Path | None = None
+        self.crash_text = ""
         self.client = client
         self.adapter = TrackingAdapter(client)
         self.start_experiments = list(experiment_ids or [])
@@ -85,10 +91,10 @@ class LighttrackApp(App[None]):
 
         self.push_screen(RunDetailScreen(run_id))
 
-    def open_compare(self, run_ids: list[str]) -> None:
+    def open_compare(self, run_ids: list[str], colours: list[int] | None = None) -> None:
         from tui.screens.compare import CompareScreen
 
-        self.push_screen(CompareScreen(run_ids))
+        self.push_screen(CompareScreen(run_ids, colours))
 
     def open_model(self, name: str) -> None:
         from tui.screens.registry import ModelScreen
@@ -119,6 +125,19 @@ class LighttrackApp(App[None]):
             return
         if not isinstance(self.screen, RegistryScreen):
             self.push_screen(RegistryScreen())
+
+    def action_save_svg(self) -> None:
+        """The screen as it is now, as SVG (Textual's export), named after the screen."""
+        screen = getattr(self.screen, "screen_name", "") or type(self.screen).__name__
+        slug = "".join(c if c.isalnum() else "-" for c in screen.lower()).strip("-")
+        slug = "-".join(part for part in slug.split("-") if part)[:40] or "screen"
+        name = f"lighttrack-{slug}-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+        try:
+            path = self.save_screenshot(filename=name, path=os.getcwd())
+        except OSError as exc:
+            self.notify(f"could not save the picture: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"saved {path}", title="Screen saved as SVG", timeout=6)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "registry" and not self.adapter.has_registry:
@@ -166,6 +185,19 @@ class LighttrackApp(App[None]):
                 screen.data_changed(screen is current)
 
     # --------------------------------------------------------------------- errors
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug that escaped a handler ends the app (Textual's way) with exit code 1; the
+        full traceback goes to a log file, and the terminal gets one line naming it (see
+        ``crash_message``) instead of a screenful of locals."""
+        try:
+            self.crash_log = write_crash_log(error)
+        except OSError:
+            self.crash_log = None
+        self.crash_text = f"{type(error).__name__}: {error}"
+        super()._handle_exception(error)
+        if self.crash_log is not None:
+            self._exit_renderables.clear()  # (the traceback is in the log)
+
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:
         """The one place worker errors go: a notification, never a crash. (StateChanged does
@@ -181,6 +213,38 @@ class LighttrackApp(App[None]):
             for widget in screen.query("*"):
                 if widget.loading:
                     widget.loading = False
+
+
+def write_crash_log(error: BaseException) -> Path:
+    """The traceback of a crash, in the UI's state folder; returns where."""
+    import traceback
+
+    from tui.state import state_dir
+
+    folder = state_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"ui-crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    path.write_text("".join(traceback.format_exception(type(error), error, error.__traceback__)),
+                    encoding="utf-8")
+    return path
+
+
+def crash_message(app: LighttrackApp) -> str | None:
+    """One line for the terminal after the app ended, or None when it ended normally."""
+    if not app.return_code:
+        return None
+    where = f"the traceback is in {app.crash_log}" if app.crash_log else "no log could be written"
+    return f"lighttrack ui crashed ({app.crash_text or 'unknown error'}); {where}"
+
+
+def run_app(app: LighttrackApp) -> int:
+    """Run the app in this terminal; the exit code (1 after a crash, with one line on stderr)."""
+    app.run()
+    message = crash_message(app)
+    if message:
+        print(message, file=sys.stderr)
+        return 1
+    return 0
 
 
 def make_app(source: str | os.PathLike[str] | LighttrackClient | None = None, *,

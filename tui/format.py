@@ -6,6 +6,7 @@ Pure functions (no Textual), so screens, tests and the command palette format al
 from __future__ import annotations
 
 import math
+import re
 import time
 from datetime import datetime
 
@@ -94,6 +95,62 @@ def ellipsize(text: str, width: int) -> str:
     if width <= 0:
         return ""
     return text if len(text) <= width else text[: max(0, width - 1)] + ELLIPSIS
+
+
+def ellipsize_middle(text: str, width: int, tail: float = 0.6) -> str:
+    """Cut ``text`` to ``width`` cells in the middle, keeping its end: sweep run names differ
+    at the end (``resnet18-lr0.001-bs256-seed3``), so the end is what tells them apart."""
+    text = " ".join(str(text).split()) if "\n" in str(text) else str(text)
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    if width < 6:
+        return ellipsize(text, width)
+    keep_tail = max(1, int((width - 1) * tail))
+    keep_head = width - 1 - keep_tail
+    return text[:keep_head] + ELLIPSIS + text[len(text) - keep_tail:]
+
+
+def short_labels(names: list[str], width: int) -> list[str]:
+    """Labels of at most ``width`` cells that tell ``names`` apart: the common start (and
+    end) the names share is dropped first, then what is left is cut in the middle."""
+    if len(names) < 2:
+        return [ellipsize_middle(n, width) for n in names]
+    if all(len(n) <= width for n in names) and len(set(names)) == len(names):
+        return list(names)
+    parts = [re.split(r"([-_/: =,])", n) for n in names]
+    if len({len(p) for p in parts}) == 1 and len(parts[0]) > 1:
+        # Same shape (a sweep's names): keep only the words that differ between the runs.
+        differ = [i for i in range(0, len(parts[0]), 2) if len({p[i] for p in parts}) > 1]
+        if differ and len(differ) < (len(parts[0]) + 1) // 2:
+            labels = ["…" + "-".join(p[i] for i in differ) for p in parts]
+            return [ellipsize_middle(label, width) for label in labels]
+    prefix = _common_prefix(names)
+    suffix = _common_prefix([n[len(prefix):][::-1] for n in names])
+    # keep whole words: back up to a separator so "lr0.001" does not become "001"
+    cut = _back_to_separator(prefix)
+    end = _back_to_separator(suffix)
+    cores = [n[cut:len(n) - end] if end else n[cut:] for n in names]
+    if any(not c for c in cores):
+        cores = [n[cut:] for n in names]
+    labels = [("…" if cut else "") + c for c in cores]
+    return [ellipsize_middle(label, width) for label in labels]
+
+
+def _common_prefix(texts: list[str]) -> str:
+    first, last = min(texts), max(texts)
+    i = 0
+    while i < min(len(first), len(last)) and first[i] == last[i]:
+        i += 1
+    return first[:i]
+
+
+def _back_to_separator(common: str) -> int:
+    for i in range(len(common), 0, -1):
+        if common[i - 1] in "-_/: =,":
+            return i
+    return 0
 
 
 def status_text(status: str) -> Text:

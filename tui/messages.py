@@ -30,10 +30,13 @@ class ExperimentsLoaded(Message):
 
 
 class RunsLoaded(Message):
-    def __init__(self, page: Any, live: bool = False) -> None:
+    """A page of the runs table; ``index`` is which page of the query it is."""
+
+    def __init__(self, page: Any, live: bool = False, index: int = 0) -> None:
         super().__init__()
         self.page = page
         self.live = live
+        self.index = index
 
 
 class PagePrefetched(Message):

@@ -28,6 +28,7 @@ class Series:
     timestamps: np.ndarray
     values: np.ndarray
     colour: int = 0
+    run_id: str = ""  # whose series it is (compare hides and shows lines by run)
 
     def __len__(self) -> int:
         return int(len(self.values))
@@ -50,6 +51,8 @@ class Prepared:
     x_label: str
     x_ticks: tuple[list[float], list[str]] | None = None
     notes: list[str] = field(default_factory=list)
+    y_range: tuple[float, float] | None = None  # set when outliers are clipped away
+    clipped: bool = False
 
 
 def x_values(series: Series, axis: str) -> np.ndarray:
@@ -127,14 +130,54 @@ def smooth_large(x: np.ndarray, y: np.ndarray, weight: float, buckets: int) -> t
     index = ((x - lo) * (buckets / (hi - lo))).astype(np.int64)
     np.clip(index, 0, buckets - 1, out=index)
     starts = np.flatnonzero(np.diff(index, prepend=-1))
-    counts = np.diff(np.append(starts, len(x)))
+    ends = np.append(starts[1:], len(x))
+    counts = ends - starts
     means = np.add.reduceat(y, starts) / counts
     per_bucket = float(np.mean(counts))
-    return x[starts], smooth(means, weight ** per_bucket)
+    # each mean is drawn at its bucket's last x, so the curve reaches the last point
+    return x[ends - 1], smooth(means, weight ** per_bucket)
+
+
+def robust_range(ys: list[np.ndarray], clip: bool | None) -> tuple[tuple[float, float] | None, bool]:
+    """The y range to draw: every point, or the bulk of them. With ``clip`` None the bulk is
+    used only when one series dwarfs the rest (its span over 10x the median span: a diverged
+    run; the range then covers the other runs), so a single run's spike is never hidden
+    unasked. With ``clip`` True and no such run, the bulk is the 1st..99th percentile of every
+    point. Returns (range or None, whether clipped)."""
+    finite = [y for y in ys if len(y)]
+    if not finite or clip is False:
+        return None, False
+    spans = np.array([float(y.max() - y.min()) for y in finite])
+    typical = float(np.median(spans))
+    calm = [y for y, span in zip(finite, spans) if span <= 10 * typical] if len(finite) >= 2 else []
+    if calm and len(calm) < len(finite) and typical > 0:
+        lo = min(float(y.min()) for y in calm)
+        hi = max(float(y.max()) for y in calm)
+    else:
+        if clip is None:
+            return None, False  # automatic clipping is for a run that dwarfs the others only
+        sample = np.concatenate([y if len(y) <= 20_000 else y[:: len(y) // 20_000 + 1] for y in finite])
+        lo, hi = (float(v) for v in np.percentile(sample, [1, 99]))
+    spread = hi - lo
+    pad = spread * 0.1 if spread > 0 else 1.0
+    return (lo - pad, hi + pad), True
+
+
+def step_ticks(lo: float, hi: float, count: int = 5) -> tuple[list[float], list[str]] | None:
+    """Whole-number ticks for a step axis (never 249.8)."""
+    if hi <= lo:
+        return None
+    raw = (hi - lo) / max(1, count - 1)
+    magnitude = 10 ** np.floor(np.log10(raw)) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    step = max(1, int(round(step)))
+    first = int(np.ceil(lo / step) * step)
+    ticks = list(range(first, int(hi) + 1, step))
+    return ([float(t) for t in ticks], [f"{t:,}" for t in ticks]) if ticks else None
 
 
 def prepare(series: list[Series], *, axis: str = "step", buckets: int = 200,
-            smoothing: float = 0.0, log_y: bool = False) -> Prepared:
+            smoothing: float = 0.0, log_y: bool = False, clip: bool | None = False) -> Prepared:
     """Turn full series into the few hundred points a chart of ``buckets`` dot columns needs."""
     notes: list[str] = []
     xs = []
@@ -168,14 +211,19 @@ def prepare(series: list[Series], *, axis: str = "step", buckets: int = 200,
                 y = smooth(y, smoothing)
         dx, dy = downsample(x, y, buckets, lo, hi)
         lines.append(Line(s.label, dx, dy, s.colour, len(s)))
+    y_range, clipped = robust_range([y for _, _, y in xs], clip)
+    if clipped:
+        notes.append("y axis clipped to the bulk of the points (o shows every point)")
     x_label, ticks = axis_labels(axis, lo, hi)
+    if axis == "step":
+        return Prepared(lines, x_label, step_ticks(lo, hi), notes, y_range, clipped)
     if ticks is not None:
         # Time axes are drawn in the unit the labels name.
         scale = ticks[2]
         for line in lines:
             line.x = line.x / scale
         ticks = ([t / scale for t in ticks[0]], ticks[1])
-    return Prepared(lines, x_label, ticks, notes)
+    return Prepared(lines, x_label, ticks, notes, y_range, clipped)
 
 
 def axis_labels(axis: str, lo: float, hi: float) -> tuple[str, tuple[list[float], list[str], float] | None]:
@@ -190,6 +238,22 @@ def axis_labels(axis: str, lo: float, hi: float) -> tuple[str, tuple[list[float]
     fmt = "%H:%M:%S" if span < 600 else "%H:%M" if span < 86400 else "%m-%d %H:%M"
     ticks = list(np.linspace(lo, hi, 4 if span >= 86400 else 5))
     return "wall time", (ticks, [datetime.fromtimestamp(t).strftime(fmt) for t in ticks], 1.0)
+
+
+def dropped_notes(series: list[Series], log_y: bool = False) -> list[str]:
+    """What a chart of ``series`` will leave out (NaN/inf points; <= 0 on a log scale), per
+    series label, without drawing it."""
+    notes = []
+    for s in series:
+        y = s.values.astype(np.float64, copy=False)
+        bad = int((~np.isfinite(y)).sum())
+        if bad:
+            notes.append(f"{s.label}: {bad} NaN/inf point(s) not drawn")
+        if log_y:
+            low = int((y[np.isfinite(y)] <= 0).sum())
+            if low:
+                notes.append(f"{s.label}: {low} point(s) <= 0 not drawn on a log scale")
+    return notes
 
 
 def next_axis(axis: str) -> str:

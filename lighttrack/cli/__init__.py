@@ -57,6 +57,9 @@ def _register() -> None:
     from lighttrack.cli import ui
 
     cli.add_command(ui.ui)
+    from lighttrack.cli import plot
+
+    cli.add_command(plot.plot)
 
 
 _register()

@@ -38,5 +38,8 @@ def ui(ctx: click.Context, file: str | None, experiments: tuple[str, ...], run: 
     experiment_ids = [client.resolve_experiment_id(e) for e in experiments]
     run_id = client.resolve_run_id(run) if run else None
     # importlib keeps the core free of any import of the UI package (checked by a test).
-    make_app = importlib.import_module("tui.app").make_app
-    make_app(client, experiment_ids=experiment_ids, run_id=run_id, live=not no_live, theme=theme).run()
+    ui_app = importlib.import_module("tui.app")
+    app = ui_app.make_app(client, experiment_ids=experiment_ids, run_id=run_id, live=not no_live, theme=theme)
+    code = ui_app.run_app(app)  # a crash: one line naming the log, exit code 1
+    if code:
+        sys.exit(code)

@@ -273,14 +273,24 @@ def search(
     where, params = compile_run_filter(filter_string, status_sql=status)
     order, order_params = compile_run_order(order_by, status_sql=status)
     clauses, scope = _scope(conn, experiment_ids, run_view_type, where)
-    rows, token = fetch_page(
+    # Two steps: sort and page the row ids only, then read the page's columns. SQLite computes
+    # every selected column for every row it sorts, so selecting the status expression and the
+    # experiment id here cost 100k evaluations to show 100 runs (0.3-0.5 s of a 100k-run sort).
+    found, token = fetch_page(
         conn,
-        f"SELECT {_RUN_COLUMNS.format(status=status)} FROM runs r "
-        f"JOIN experiments e ON e.id = r.experiment_id WHERE {' AND '.join(clauses)} "
-        f"ORDER BY {order} LIMIT ? OFFSET ?",
+        f"SELECT r.id FROM runs r WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ? OFFSET ?",
         [*scope, *params, *order_params], max_results, page_token,
     )
-    return _runs(conn, rows), token
+    pks = [pk for (pk,) in found]
+    by_pk: dict[int, tuple] = {}
+    for start in range(0, len(pks), 900):  # SQLite's bound-parameter limit
+        part = pks[start:start + 900]
+        for row in conn.execute(
+            f"SELECT {_RUN_COLUMNS.format(status=status)} FROM runs r JOIN experiments e ON "
+            f"e.id = r.experiment_id WHERE r.id IN ({','.join('?' * len(part))})", part,
+        ):
+            by_pk[row[0]] = row
+    return _runs(conn, [by_pk[pk] for pk in pks if pk in by_pk]), token
 
 
 def count(conn: sqlite3.Connection, experiment_id: str | None = None) -> int:
@@ -330,22 +340,34 @@ def count_matching(
 
 
 def keys_in_use(conn: sqlite3.Connection, experiment_ids: list[str] | None) -> dict[str, list[str]]:
-    """The distinct metric, param and tag names of the experiments' active runs (column choosers)."""
+    """The distinct metric, param and tag names of the experiments' active runs (column choosers).
+
+    Walks the key indexes instead of the rows: each distinct key is one index seek
+    (``min(key) WHERE key > ?``), then one EXISTS asks whether a run in scope uses it, which
+    stops at the first such run. On a 100k-run experiment that is milliseconds where the
+    DISTINCT over every row took seconds; no extra table to keep in step with writes."""
     scope, args = "", []
     if experiment_ids:
         pks = [experiment_pk(conn, str(e)) for e in experiment_ids]
         scope = f" AND r.experiment_id IN ({','.join('?' * len(pks))})"
         args = pks
-    runs_sql = f"SELECT r.id FROM runs r WHERE r.lifecycle_stage = 'active'{scope}"
-    return {
-        "metrics": [k for (k,) in conn.execute(
-            f"SELECT DISTINCT k.key FROM latest_metrics lm JOIN metric_keys k ON k.id = lm.key_id"
-            f" WHERE lm.run_id IN ({runs_sql}) ORDER BY k.key", args)],
-        "params": [k for (k,) in conn.execute(
-            f"SELECT DISTINCT key FROM params WHERE run_id IN ({runs_sql}) ORDER BY key", args)],
-        "tags": [k for (k,) in conn.execute(
-            f"SELECT DISTINCT key FROM tags WHERE run_id IN ({runs_sql}) ORDER BY key", args)],
-    }
+    in_scope = f"r.lifecycle_stage = 'active'{scope}"
+
+    def used(table: str) -> list[str]:
+        keys = []
+        key = conn.execute(f"SELECT min(key) FROM {table}").fetchone()[0]
+        while key is not None:
+            if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table} x JOIN runs r ON r.id = x.run_id "
+                            f"WHERE x.key = ? AND {in_scope})", [key, *args]).fetchone()[0]:
+                keys.append(key)
+            key = conn.execute(f"SELECT min(key) FROM {table} WHERE key > ?", (key,)).fetchone()[0]
+        return keys
+
+    metrics = [key for key_id, key in conn.execute("SELECT id, key FROM metric_keys ORDER BY key")
+               if conn.execute(f"SELECT EXISTS (SELECT 1 FROM latest_metrics lm JOIN runs r ON "
+                               f"r.id = lm.run_id WHERE lm.key_id = ? AND {in_scope})",
+                               [key_id, *args]).fetchone()[0]]
+    return {"metrics": metrics, "params": used("params"), "tags": used("tags")}
 
 
 def experiment_activity(conn: sqlite3.Connection) -> dict[str, tuple[int, int | None]]:

@@ -1,6 +1,6 @@
 """Compare 2+ runs: params and metrics side by side (differences highlighted, equal rows
 hideable, the best value of each metric starred), overlaid metric charts with a legend, and
-a scatter of any param or metric against another."""
+a grid of every metric, and a scatter of any param or metric against another (tui/screens/scatter.py)."""
 
 from __future__ import annotations
 
@@ -10,52 +10,31 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, OptionList, Select, Static, TabbedContent, TabPane
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.widgets import Header, Input, OptionList, Select, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from lighttrack.entities import Run
 
-from tui.adapter import CompareData, RunQuery
-from tui.format import duration, ellipsize, number, status_text, when
-from tui.messages import CompareLoaded, ScatterRunsLoaded, SeriesLoaded
+
+from tui.widgets.footer import FittedFooter
+from tui.adapter import CompareData
+from tui.format import duration, ellipsize, ellipsize_middle, number, rich_colour, short_labels, status_text, when
+from tui.messages import CompareLoaded, SeriesLoaded
 from tui.screens.base import ChartOptions, DataScreen
-from tui.widgets.chart import Legend, MetricChart, ScatterChart
+from tui.screens.scatter import ScatterScreen, draw_scatter, fill_scatter_selects, scatter_widgets  # noqa: F401
+from tui.widgets.chart import GridChart, Legend, MetricChart, ScatterChart
 from tui.widgets.tables import Column, KeyTable
 
 LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|mape|perplexity|latency|time|duration|wer|cer|regret",
                              re.IGNORECASE)
 SECTION = "§"
+GRID_CHARTS = 24
 
 
 def lower_is_better(key: str) -> bool:
     """Which way a metric improves, guessed from its name (b flips it in the table)."""
     return bool(LOWER_IS_BETTER.search(key))
-
-
-def value_of(run: Run, field: str) -> object:
-    """A run's value for a scatter/compare field: ``metrics.k``, ``params.k``, ``attr.duration``."""
-    kind, key = field.split(".", 1)
-    if kind == "metrics":
-        return run.data.metrics.get(key)
-    if kind == "params":
-        return run.data.params.get(key)
-    if kind == "tags":
-        return run.data.tags.get(key)
-    info = run.info
-    if key == "duration":
-        return (info.end_time - info.start_time) / 1000 if info.end_time and info.start_time else None
-    if key == "start":
-        return info.start_time / 1000 if info.start_time else None
-    return None
-
-
-def field_choices(runs: list[Run]) -> list[tuple[str, str]]:
-    metrics = sorted({k for run in runs for k in run.data.metrics})
-    params = sorted({k for run in runs for k in run.data.params})
-    return ([(f"metric: {k}", f"metrics.{k}") for k in metrics] + [(f"param: {k}", f"params.{k}") for k in params]
-            + [("duration (s)", "attr.duration")])
 
 
 class CompareScreen(ChartOptions, DataScreen):
@@ -68,18 +47,33 @@ class CompareScreen(ChartOptions, DataScreen):
         Binding("x", "axis", "X axis", id="compare.axis", tooltip="Cycle the x axis: step, relative time, wall time"),
         Binding("s", "smoothing", "Smooth", id="compare.smoothing", tooltip="Cycle the smoothing of the chart lines"),
         Binding("l", "log", "Log y", id="compare.log", tooltip="Toggle a log scale for the y axis"),
-        Binding("1", "tab('table')", "Table", id="compare.tab.table", show=False, tooltip="Show the table"),
-        Binding("2", "tab('charts')", "Charts", id="compare.tab.charts", show=False, tooltip="Show the charts"),
-        Binding("3", "tab('scatter')", "Scatter", id="compare.tab.scatter", show=False, tooltip="Show the scatter"),
+        Binding("n", "full_names", "Full names", id="compare.full_names",
+                tooltip="Show the runs' full names in the headers (or short distinct labels)"),
+        Binding("o", "outliers", "Outliers", id="compare.outliers",
+                tooltip="Clip the y axis to the bulk of the points (robust quantiles), or show every point"),
+        Binding("t", "next_tab", "Next tab", id="compare.next_tab",
+                tooltip="Next tab: table, charts, all metrics, scatter"),
+        # Digits: a tab (1 table, 2 charts, 3 all metrics, 4 scatter), except on the charts
+        # tab, where digit N hides or shows run N's line (the number is in the legend).
+        *[Binding(str(n), f"digit({n})", f"Tab/run {n}", id=f"compare.digit.{n}", show=False,
+                  tooltip=f"Tab {n}; on the charts tab: hide or show run {n}") for n in range(1, 10)],
     ]
+    TABS = ("table", "charts", "grid", "scatter")
 
-    def __init__(self, run_ids: list[str]) -> None:
+    def __init__(self, run_ids: list[str], colours: list[int] | None = None) -> None:
         super().__init__()
         self.run_ids = list(run_ids)
+        # one colour per run, the one its mark had in the runs table
+        self.colours = list(colours) if colours and len(colours) == len(run_ids) else list(range(len(run_ids)))
+        self.full_names = False
+        self.clip: bool | None = None  # None: automatic (on when one run dwarfs the rest)
         self.data: CompareData | None = None
         self.hide_equal = False
         self.flipped: set[str] = set()
         self.metric_key: str | None = None
+        self.hidden: set[str] = set()  # run ids whose chart line is hidden
+        self.series_all: list = []  # the loaded series of metric_key, hidden ones included
+        self.grid_keys: list[str] = []
         self.axis = "step"
         self.smoothing = 0.0
         self.log_y = False
@@ -92,7 +86,7 @@ class CompareScreen(ChartOptions, DataScreen):
         yield Header()
         with TabbedContent(id="compare-tabs"):
             with TabPane("Table", id="tab-table"):
-                yield KeyTable(id="compare-table")
+                yield KeyTable(id="compare-table", openable=False)
                 yield Static(id="compare-status", classes="status-line")
             with TabPane("Charts", id="tab-charts"):
                 with Horizontal():
@@ -100,9 +94,13 @@ class CompareScreen(ChartOptions, DataScreen):
                     with Vertical():
                         yield MetricChart(id="compare-chart", empty_text="choose a metric on the left")
                         yield Legend(id="compare-legend")
+            with TabPane("All metrics", id="tab-grid"):
+                yield Input(placeholder="metric names (glob, e.g. val_* or *loss*) · Enter on a chart opens it big",
+                            id="grid-filter")
+                yield VerticalScroll(Grid(id="compare-grid"), id="compare-grid-scroll")
             with TabPane("Scatter", id="tab-scatter"):
                 yield from scatter_widgets("compare")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name
@@ -126,7 +124,7 @@ class CompareScreen(ChartOptions, DataScreen):
         self._table()
         self._metric_list()
         fill_scatter_selects(self, "compare", self.data.runs)
-        draw_scatter(self, "compare", self.data.runs)
+        draw_scatter(self, "compare", self.data.runs, self.colours)
         if self.metric_key is not None:
             counts = lambda d: [d.summaries[r.info.run_id].get(self.metric_key).count  # noqa: E731
                                 if d.summaries[r.info.run_id].get(self.metric_key) else 0 for r in d.runs]
@@ -165,9 +163,16 @@ class CompareScreen(ChartOptions, DataScreen):
             return
         table = self.query_one("#compare-table", KeyTable)
         n = len(data.runs)
-        width = max(10, min(20, (self.size.width - 26) // max(n, 1) - 2))
+        names = [r.info.run_name for r in data.runs]
+        if self.full_names:
+            width = max(10, min(60, max(len(name) for name in names)))
+            labels = names
+        else:
+            width = max(10, min(20, (self.size.width - 26) // max(n, 1) - 2))
+            labels = self.labels(width)
         columns = [Column("key", "", 22)] + [
-            Column(f"run{i}", ellipsize(r.info.run_name, width), width) for i, r in enumerate(data.runs)]
+            Column(f"run{i}", Text(ellipsize(label, width), style=f"bold {rich_colour(self.colours[i])}"), width)
+            for i, label in enumerate(labels)]
         rows = []
         differing = 0
         section = None
@@ -193,6 +198,8 @@ class CompareScreen(ChartOptions, DataScreen):
                     cell = status_text(str(value))
                 elif best is not None and i in best:
                     cell = Text(ellipsize("★ " + shown, width), style="bold green")
+                elif kind == "run" and label == "name":
+                    cell = Text(ellipsize_middle(shown, width), style=style)  # names differ at the end
                 else:
                     cell = Text(ellipsize(shown, width), style=style)
                 cells.append(cell)
@@ -201,6 +208,22 @@ class CompareScreen(ChartOptions, DataScreen):
         hidden = " · equal rows hidden (h)" if self.hide_equal else " · h hides equal rows"
         self.query_one("#compare-status", Static).update(Text(
             f"{n} runs · {differing} differing rows · ★ best (b flips lower/higher for the metric){hidden}"))
+
+    def labels(self, width: int) -> list[str]:
+        """Short labels that tell the runs apart (the words their names do not share)."""
+        return short_labels([r.info.run_name for r in self.data.runs], width) if self.data else []
+
+    def action_full_names(self) -> None:
+        self.full_names = not self.full_names
+        self._table()
+        if self.metric_key:
+            self._legend()
+
+    def action_outliers(self) -> None:
+        chart = self.query_one("#compare-chart", MetricChart)
+        self.clip = not chart.clipping
+        chart.set_options(clip=self.clip)
+        self._legend()
 
     def _best(self, key: str, values: list[object]) -> set[int] | None:
         numbers = [(i, v) for i, v in enumerate(values) if isinstance(v, float) and v == v]
@@ -250,17 +273,24 @@ class CompareScreen(ChartOptions, DataScreen):
         series = []
         for i, run in enumerate(data.runs):
             if key in data.summaries[run.info.run_id]:
-                series.append(self.adapter.metric_series(run.info.run_id, key, run.info.run_name, i))
+                series.append(self.adapter.metric_series(run.info.run_id, key, run.info.run_name, self.colours[i]))
             if get_current_worker().is_cancelled:
                 return
         self.post_message(SeriesLoaded("compare-chart", key, series))
 
     def on_series_loaded(self, message: SeriesLoaded) -> None:
+        if message.target == "grid":
+            for chart in self.query("#compare-grid GridChart").results(GridChart):
+                if chart.name == message.key:
+                    chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y)
+                    chart.show(message.series)
+            return
         if message.key != self.metric_key:
             return
         chart = self.query_one("#compare-chart", MetricChart)
-        chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y)
-        chart.show(message.series)
+        chart.set_options(axis=self.axis, smoothing=self.smoothing, log_y=self.log_y, clip=self.clip)
+        self.series_all = list(message.series)
+        chart.show([s for s in self.series_all if s.run_id not in self.hidden])
         chart.border_title = ellipsize(message.key, 40)
         self._legend()
 
@@ -268,13 +298,28 @@ class CompareScreen(ChartOptions, DataScreen):
         chart = self.query_one("#compare-chart", MetricChart)
         chart.border_subtitle = chart.options_text
         data = self.data
-        entries = [(run.info.run_name, i) for i, run in enumerate(data.runs)] if data else []
-        missing = {s.label for s in chart.series}
-        note = ""
-        absent = [name for name, _ in entries if name not in missing]
+        runs = data.runs if data else []
+        labels = [r.info.run_name for r in runs] if self.full_names else self.labels(24)
+        present = {s.run_id for s in self.series_all}
+        shown = [(i, r) for i, r in enumerate(runs) if r.info.run_id in present]
+        entries = [(labels[i], self.colours[i]) for i, _ in shown]
+        keys = [str(i + 1) if i < 9 else "" for i, _ in shown]
+        hidden = {n for n, (_, r) in enumerate(shown) if r.info.run_id in self.hidden}
+        notes = []
+        absent = [labels[i] for i, r in enumerate(runs) if r.info.run_id not in present]
         if absent:
-            note = f"no {self.metric_key}: {', '.join(absent[:3])}"
-        self.query_one("#compare-legend", Legend).show([e for e in entries if e[0] in missing], note)
+            notes.append(f"no {self.metric_key}: {', '.join(absent[:3])}" + (" …" if len(absent) > 3 else ""))
+        from tui.series import dropped_notes
+
+        by_id = {r.info.run_id: labels[i] for i, r in enumerate(runs)}
+        for s in chart.series:  # what the chart leaves out (NaN points), by the legend's label
+            for note in dropped_notes([s], chart.log_y):
+                notes.append(f"{by_id.get(s.run_id, s.label)}: {note.partition(': ')[2]}")
+        if chart.clipping:
+            notes.append("y clipped to the bulk of the points (an outlier run or spike): o shows every point")
+        if self.hidden:
+            notes.append(f"{len(self.hidden)} hidden (press its number)")
+        self.query_one("#compare-legend", Legend).show(entries, " · ".join(notes), keys=keys, hidden=hidden)
 
     def _apply_options(self) -> None:
         chart = self.query_one("#compare-chart", MetricChart)
@@ -283,109 +328,97 @@ class CompareScreen(ChartOptions, DataScreen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#compare-tabs", TabbedContent).active = f"tab-{tab}"
-        target = {"table": "#compare-table", "charts": "#compare-metrics", "scatter": "#compare-x"}[tab]
+        target = {"table": "#compare-table", "charts": "#compare-metrics", "scatter": "#compare-x",
+                  "grid": "#grid-filter"}[tab]
         self.query_one(target).focus()
 
+    def _active_tab(self) -> str:
+        return str(self.query_one("#compare-tabs", TabbedContent).active).removeprefix("tab-")
+
+    def action_next_tab(self) -> None:
+        tab = self._active_tab()
+        self.action_tab(self.TABS[(self.TABS.index(tab) + 1) % len(self.TABS)] if tab in self.TABS else "table")
+
+    def action_digit(self, n: int) -> None:
+        if self._active_tab() == "charts":
+            self.toggle_run(n - 1)
+        elif n <= len(self.TABS):
+            self.action_tab(self.TABS[n - 1])
+
+    def toggle_run(self, index: int) -> None:
+        """Hide or show run ``index``'s line (a diverged or finished-early run out of the way)."""
+        if self.data is None or index >= len(self.data.runs):
+            return
+        run_id = self.data.runs[index].info.run_id
+        self.hidden ^= {run_id}
+        chart = self.query_one("#compare-chart", MetricChart)
+        chart.show([s for s in self.series_all if s.run_id not in self.hidden])
+        self._legend()
+
+    # ------------------------------------------------------------- all metrics
+    @on(TabbedContent.TabActivated, "#compare-tabs")
+    def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-grid":
+            self._build_grid()
+
+    @on(Input.Changed, "#grid-filter")
+    def grid_filter_changed(self) -> None:
+        self._build_grid()
+
+    def _build_grid(self) -> None:
+        """Every metric (matching the glob) as a small chart over the compared runs."""
+        from fnmatch import fnmatchcase
+
+        if self.data is None:
+            return
+        pattern = self.query_one("#grid-filter", Input).value.strip()
+        keys = sorted({k for s in self.data.summaries.values() for k in s})
+        if pattern:
+            keys = [k for k in keys if fnmatchcase(k, pattern if any(c in pattern for c in "*?[") else f"*{pattern}*")]
+        keys = keys[:GRID_CHARTS]
+        if keys == self.grid_keys:
+            return
+        self.grid_keys = keys
+        grid = self.query_one("#compare-grid", Grid)
+        grid.set_class(self.size.width >= 120, "-wide")
+        grid.remove_children()
+        if not keys:
+            grid.mount(Static(Text("no metric matches" if pattern else "no metric logged", style="dim")))
+            return
+        charts = []
+        for key in keys:
+            chart = GridChart(name=key, classes="grid-chart")
+            chart.border_title = ellipsize(key, 30)
+            charts.append(chart)
+        grid.mount_all(charts)
+        self.load_grid(keys)
+
+    @work(thread=True, exclusive=True, group="grid", exit_on_error=False, description="Reading the metrics")
+    def load_grid(self, keys: list[str]) -> None:
+        data = self.data
+        if data is None:
+            return
+        for key in keys:
+            series = [self.adapter.metric_series(run.info.run_id, key, run.info.run_name, self.colours[i])
+                      for i, run in enumerate(data.runs) if key in data.summaries[run.info.run_id]]
+            if get_current_worker().is_cancelled:
+                return
+            self.post_message(SeriesLoaded("grid", key, series))
+
+    @on(GridChart.Open)
+    def open_big(self, event: GridChart.Open) -> None:
+        self.action_tab("charts")
+        options = self.query_one("#compare-metrics", OptionList)
+        ids = [o.id for o in options.options]
+        if event.key in ids:
+            options.highlighted = ids.index(event.key)
+
     @on(Select.Changed)
-    def axis_changed(self, event: Select.Changed) -> None:
+    @on(ScatterChart.Picked)
+    def axis_changed(self) -> None:
         if self.data is not None:
-            draw_scatter(self, "compare", self.data.runs)
+            draw_scatter(self, "compare", self.data.runs, self.colours)
 
-
-# ------------------------------------------------------------------------- scatter
-def scatter_widgets(prefix: str) -> ComposeResult:
-    with Horizontal(classes="scatter-axes"):
-        yield Static("x", classes="axis-label")
-        yield Select([], id=f"{prefix}-x", prompt="x: param or metric", allow_blank=True)
-        yield Static("y", classes="axis-label")
-        yield Select([], id=f"{prefix}-y", prompt="y: param or metric", allow_blank=True)
-    yield ScatterChart(id=f"{prefix}-scatter")
-    yield Legend(id=f"{prefix}-scatter-legend")
-
-
-def fill_scatter_selects(screen: DataScreen, prefix: str, runs: list[Run]) -> None:
-    choices = field_choices(runs)
-    values = [v for _, v in choices]
-    for which, default in (("x", 0), ("y", 1)):
-        select = screen.query_one(f"#{prefix}-{which}", Select)
-        current = select.value
-        if getattr(select, "_lt_choices", None) == values:
-            continue
-        select._lt_choices = values  # type: ignore[attr-defined]
-        select.set_options([(ellipsize(label, 30), value) for label, value in choices])
-        if current in values:
-            select.value = current
-        elif values:
-            # default: a param against the first metric reads best ("does lr matter for acc?")
-            params = [v for v in values if v.startswith("params.")]
-            metrics = [v for v in values if v.startswith("metrics.")]
-            pick = (params or values)[0] if which == "x" else (metrics or values)[0]
-            select.value = pick
-
-
-def draw_scatter(screen: DataScreen, prefix: str, runs: list[Run]) -> None:
-    x = screen.query_one(f"#{prefix}-x", Select).value
-    y = screen.query_one(f"#{prefix}-y", Select).value
-    chart = screen.query_one(f"#{prefix}-scatter", ScatterChart)
-    legend = screen.query_one(f"#{prefix}-scatter-legend", Legend)
-    if not isinstance(x, str) or not isinstance(y, str):
-        chart.show([], "", "")
-        legend.show([], "choose x and y above")
-        return
-    many = len(runs) > 10
-    points = [(run.info.run_name, value_of(run, x), value_of(run, y), 0 if many else i) for i, run in enumerate(runs)]
-    chart.show(points, x.split(".", 1)[-1], y.split(".", 1)[-1])
-    shown = len(chart.points)
-    if many:
-        legend.show([], f"{shown} of {len(runs)} runs have both values")
-    else:
-        legend.show([(name, c) for name, a, b, c in points if a is not None and b is not None],
-                    f"{len(runs) - shown} run(s) lack a value" if shown < len(runs) else "")
-
-
-class ScatterScreen(DataScreen):
-    """A param or metric against another over every run the runs table's filter matches
-    (up to 2,000), one dot per run."""
-
-    CAP = 2000
-
-    def __init__(self, query: RunQuery) -> None:
-        super().__init__()
-        self.run_query = query
-        self.runs: list[Run] = []
-
-    screen_name = "Scatter"
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(id="scatter-title", classes="status-line")
-        yield from scatter_widgets("runs")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.app.sub_title = self.screen_name
-        self.query_one("#runs-scatter").loading = True
-        self.reload()
-
-    def reload(self, live: bool = False) -> None:
-        self.load()
-
-    @work(thread=True, exclusive=True, group="scatter", exit_on_error=False, description="Loading runs")
-    def load(self) -> None:
-        runs = self.adapter.runs_for_scatter(self.run_query, self.CAP)
-        if not get_current_worker().is_cancelled:
-            self.post_message(ScatterRunsLoaded(runs))
-
-    def on_scatter_runs_loaded(self, message: ScatterRunsLoaded) -> None:
-        self.runs = message.runs
-        self.query_one("#runs-scatter").loading = False
-        text = f"{len(self.runs):,} runs" + (f" (the first {self.CAP:,})" if len(self.runs) >= self.CAP else "")
-        if self.run_query.filter_text:
-            text += f" matching {self.run_query.filter_text}"
-        self.query_one("#scatter-title", Static).update(Text(ellipsize(text, 200)))
-        fill_scatter_selects(self, "runs", self.runs)
-        draw_scatter(self, "runs", self.runs)
-
-    @on(Select.Changed)
-    def axis_changed(self, event: Select.Changed) -> None:
-        draw_scatter(self, "runs", self.runs)
+    @on(ScatterChart.OpenRun)
+    def open_dot(self, event: ScatterChart.OpenRun) -> None:
+        self.lt_app.open_run(event.run_id)

@@ -12,6 +12,10 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
+from typing import Callable
+
+from rich.text import Text
+
 from tui.format import ellipsize
 from tui.messages import ActionDone, RunKeysLoaded
 from tui.screens.base import ForwardWorkerErrors
@@ -56,8 +60,12 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class PromptDialog(ModalScreen[str | None]):
-    """One line of text (or several, for descriptions); Enter (Ctrl+S when multi-line) saves."""
+class PromptDialog(ForwardWorkerErrors, ModalScreen[str | None]):
+    """One line of text (or several, for descriptions); Enter (Ctrl+S when multi-line) saves.
+
+    With ``save``, the dialog itself does the write (in a worker) and closes only when it
+    succeeded: a refused value (alias ``latest``, a name in use) is shown in the dialog with
+    what is allowed, and what was typed stays to be fixed."""
 
     BINDINGS = [
         CANCEL,
@@ -65,8 +73,9 @@ class PromptDialog(ModalScreen[str | None]):
     ]
 
     def __init__(self, title: str, label: str, value: str = "", *, placeholder: str = "",
-                 multiline: bool = False) -> None:
+                 multiline: bool = False, save: Callable[[str], object] | None = None) -> None:
         super().__init__()
+        self.save = save
         self.title_text = title
         self.label = label
         self.value = value
@@ -81,6 +90,7 @@ class PromptDialog(ModalScreen[str | None]):
                 yield TextArea(self.value, id="prompt-area", soft_wrap=True)
             else:
                 yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Static(id="prompt-error", classes="dialog-error")
             yield Static("Enter saves · Esc cancels" if not self.multiline else "Ctrl+S saves · Esc cancels",
                          classes="dialog-hint")
 
@@ -89,13 +99,36 @@ class PromptDialog(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#prompt-input")
     def submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
+        self._finish(event.value)
 
     def action_save(self) -> None:
         if self.multiline:
-            self.dismiss(self.query_one("#prompt-area", TextArea).text)
+            self._finish(self.query_one("#prompt-area", TextArea).text)
         else:
-            self.dismiss(self.query_one("#prompt-input", Input).value)
+            self._finish(self.query_one("#prompt-input", Input).value)
+
+    def _finish(self, value: str) -> None:
+        if self.save is None:
+            self.dismiss(value)
+        else:
+            self.saving(value)
+
+    @work(thread=True, exclusive=True, group="prompt", exit_on_error=False, description="Saving")
+    def saving(self, value: str) -> None:
+        from lighttrack.errors import LighttrackError
+
+        try:
+            self.save(value)  # type: ignore[misc]
+        except LighttrackError as exc:
+            self.app.call_from_thread(self._refused, exc.message)
+            return
+        self.app.call_from_thread(self.dismiss, value)
+
+    def _refused(self, message: str) -> None:
+        error = self.query_one("#prompt-error", Static)
+        error.update(Text(message))
+        error.add_class("-shown")
+        self.query_one("#prompt-area" if self.multiline else "#prompt-input").focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -160,8 +193,8 @@ class ColumnChooser(ForwardWorkerErrors, ModalScreen[list[str] | None]):
             box.border_title = "Columns"
             yield Input(placeholder="type to narrow the list", id="columns-filter")
             yield SelectionList[str](id="columns-list")
-            yield Static("type to narrow · ↓ to the list · Space ticks · Enter applies · Esc cancels",
-                         classes="dialog-hint")
+            yield Static("type to narrow · ↓/↑ list/box · Space ticks · Enter applies · Esc cancels",
+                         classes="dialog-hint wrap")
 
     def on_mount(self) -> None:
         self._show("")
@@ -175,6 +208,9 @@ class ColumnChooser(ForwardWorkerErrors, ModalScreen[list[str] | None]):
         listing = self.query_one("#columns-list", SelectionList)
         if box.has_focus and event.key == "down":
             listing.focus()
+            event.stop()
+        elif listing.has_focus and event.key == "up" and (listing.highlighted or 0) == 0:
+            box.focus()
             event.stop()
         elif listing.has_focus and event.character and event.character.isprintable() and event.key != "space":
             box.focus()
@@ -207,9 +243,25 @@ class ColumnChooser(ForwardWorkerErrors, ModalScreen[list[str] | None]):
         text = text.lower().strip()
         listing.clear_options()
         listing.add_options([
-            Selection(ellipsize(label, 56), key, key in self.chosen)
+            Selection(("[x] " if key in self.chosen else "[ ] ") + ellipsize(label, 52), key, key in self.chosen)
             for key, label in self.entries if not text or text in label.lower()
         ])
+        self._marks()
+
+    @on(SelectionList.SelectionToggled, "#columns-list")
+    @on(SelectionList.SelectedChanged, "#columns-list")
+    def _marks(self) -> None:
+        """[x] and [ ] in the text itself: the toggle box alone reads the same ticked or not in
+        a plain terminal (and in a pasted screen)."""
+        listing = self.query_one("#columns-list", SelectionList)
+        selected = set(listing.selected)
+        for i in range(listing.option_count):
+            option = listing.get_option_at_index(i)
+            label = str(option.prompt)
+            bare = label[4:] if label.startswith(("[x] ", "[ ] ")) else label
+            want = ("[x] " if option.value in selected else "[ ] ") + bare
+            if want != label:
+                listing.replace_option_prompt_at_index(i, want)
 
     @on(Input.Changed, "#columns-filter")
     def narrowed(self, event: Input.Changed) -> None:
@@ -224,6 +276,88 @@ class ColumnChooser(ForwardWorkerErrors, ModalScreen[list[str] | None]):
         self._remember()
         order = [key for key, _ in self.entries if key in self.chosen]
         self.dismiss(order + sorted(self.chosen - set(order)))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SortDialog(ForwardWorkerErrors, ModalScreen[str | None]):
+    """Sort by any key the runs have: every metric, param and tag (read with
+    ``client.run_keys`` in a worker) and the attributes, marked by kind; typing narrows."""
+
+    BINDINGS = [CANCEL]
+
+    def __init__(self, experiment_ids: tuple[str, ...], attributes: list[tuple[str, str]],
+                 current: str | None, note: str = "") -> None:
+        super().__init__()
+        self.experiment_ids = experiment_ids
+        self.entries: list[tuple[str, str]] = [(key, f"attr    {label}") for key, label in attributes]
+        self.current = current
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog tall") as box:
+            box.border_title = "Sort by"
+            yield Input(placeholder="type to search every metric, param, tag and attribute", id="sort-filter")
+            yield OptionList(id="sort-keys")
+            yield Static(self.note or "Enter sorts · ↓/↑ list/box · Esc cancels", classes="dialog-hint wrap")
+
+    def on_mount(self) -> None:
+        self._show("")
+        self.query_one("#sort-keys").loading = True
+        self.query_one("#sort-filter").focus()
+        self.load_keys()
+
+    @work(thread=True, exclusive=True, group="sort-keys", exit_on_error=False, description="Reading key names")
+    def load_keys(self) -> None:
+        keys = self.app.adapter.run_keys(self.experiment_ids)  # type: ignore[attr-defined]
+        if not get_current_worker().is_cancelled:
+            self.post_message(RunKeysLoaded(keys))
+
+    def on_run_keys_loaded(self, message: RunKeysLoaded) -> None:
+        for kind, mark in (("metrics", "metric"), ("params", "param "), ("tags", "tag   ")):
+            for key in message.keys.get(kind, []):
+                self.entries.append((f"{kind}.{key}", f"{mark}  {key}"))
+        self.query_one("#sort-keys").loading = False
+        self._show(self.query_one("#sort-filter", Input).value)
+
+    def _show(self, text: str) -> None:
+        options = self.query_one("#sort-keys", OptionList)
+        words = text.lower().split()
+        shown = [(key, label) for key, label in self.entries if all(w in label.lower() for w in words)]
+        options.clear_options()
+        options.add_options([Option(ellipsize(label, 64), id=key) for key, label in shown])
+        keys = [key for key, _ in shown]
+        if keys:
+            options.highlighted = keys.index(self.current) if self.current in keys else 0
+
+    @on(Input.Changed, "#sort-filter")
+    def narrowed(self, event: Input.Changed) -> None:
+        self._show(event.value)
+
+    @on(Input.Submitted, "#sort-filter")
+    def submitted(self) -> None:
+        options = self.query_one("#sort-keys", OptionList)
+        if options.highlighted is not None and options.option_count:
+            self.dismiss(options.get_option_at_index(options.highlighted).id)
+
+    def on_key(self, event) -> None:
+        box = self.query_one("#sort-filter", Input)
+        options = self.query_one("#sort-keys", OptionList)
+        if box.has_focus and event.key == "down":
+            options.focus()
+            event.stop()
+        elif options.has_focus and event.key == "up" and (options.highlighted or 0) == 0:
+            box.focus()
+            event.stop()
+        elif options.has_focus and event.character and event.character.isprintable() and event.key != "space":
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+            event.stop()
+
+    @on(OptionList.OptionSelected, "#sort-keys")
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -367,7 +501,7 @@ class StageDialog(ModalScreen[tuple[str, bool] | None]):
     def on_mount(self) -> None:
         options = self.query_one("#stages", OptionList)
         options.focus()
-        options.highlighted = 0
+        options.highlighted = None  # nothing preselected: s then Enter must not move a version
         self._note()
 
     def _stage(self) -> str | None:
@@ -378,6 +512,9 @@ class StageDialog(ModalScreen[tuple[str, bool] | None]):
 
     def _note(self) -> None:
         stage = self._stage()
+        if stage is None:
+            self.query_one("#stage-note", Static).update("choose a stage with ↑/↓, then Enter")
+            return
         there = [v for v in self.occupants.get(stage or "", []) if v != self.version]
         note = f"now in {stage}: v{', v'.join(there)}" if there else f"no other version is in {stage}"
         self.query_one("#stage-note", Static).update(note)

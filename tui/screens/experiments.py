@@ -7,11 +7,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from lighttrack.entities import ViewType
 
+from tui.widgets.footer import FittedFooter
 from tui.adapter import ExperimentRow
 from tui.format import ellipsize, when
 from tui.messages import ActionDone, ExperimentsLoaded
@@ -53,7 +54,7 @@ class ExperimentsScreen(DataScreen):
         yield Header()
         yield KeyTable(id="experiments-table")
         yield Static(id="experiments-status", classes="status-line")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name

@@ -8,14 +8,15 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from tui.widgets.footer import FittedFooter
 from tui.adapter import ModelDetail
 from tui.format import ellipsize, when
 from tui.messages import ActionDone, ModelLoaded, ModelsLoaded
 from tui.screens.base import DataScreen
-from tui.screens.dialogs import ChoiceDialog, PromptDialog, StageDialog
+from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, PromptDialog, StageDialog
 from tui.widgets.tables import Column, KeyTable
 
 STAGE_COLOURS = {"Production": "bold green", "Staging": "yellow", "Archived": "dim", "None": ""}
@@ -58,7 +59,7 @@ class RegistryScreen(DataScreen):
         yield Header()
         yield KeyTable(id="models-table")
         yield Static(id="models-status", classes="status-line")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name
@@ -153,8 +154,8 @@ class ModelScreen(DataScreen):
             with TabPane("Versions", id="tab-versions"):
                 yield KeyTable(id="versions-table")
             with TabPane("History", id="tab-history"):
-                yield KeyTable(id="history-table", cursor_type="row")
-        yield Footer()
+                yield KeyTable(id="history-table", cursor_type="row", openable=False)
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name
@@ -257,8 +258,29 @@ class ModelScreen(DataScreen):
             occupants.setdefault(v.current_stage or "None", []).append(str(v.version))
 
         def chosen(answer: tuple[str, bool] | None) -> None:
-            if answer is not None:
-                self.write("stage", str(version.version), answer[0], answer[1])
+            if answer is None:
+                return
+            stage, archive = answer
+            current = version.current_stage or "None"
+            if "Production" not in (stage, current):
+                self.write("stage", str(version.version), stage, archive)
+                return
+            # Into or out of Production: a second step that names both sides.
+            others = [v for v in occupants.get("Production", []) if v != str(version.version)]
+            if stage == "Production":
+                now = f"v{', v'.join(others)} {'is' if len(others) == 1 else 'are'} in Production now" if others \
+                    else "no other version is in Production"
+                fate = (" and will be archived" if archive else " and will stay there") if others else ""
+                question = f"Move v{version.version} of {self.model_name} INTO Production?\n{now}{fate}."
+            else:
+                left = f"v{', v'.join(others)} will still serve Production" if others else \
+                    "no version will be in Production after this"
+                question = f"Take v{version.version} of {self.model_name} OUT of Production (to {stage})?\n{left}."
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self.write("stage", str(version.version), stage, archive)
+            self.app.push_screen(ConfirmDialog("Production changes", question, f"Move to {stage}"), confirmed)
         self.app.push_screen(StageDialog(self.model_name, str(version.version), version.current_stage or "None",
                                          occupants), chosen)
 
@@ -267,11 +289,16 @@ class ModelScreen(DataScreen):
         if version is None:
             return
 
+        adapter, name = self.adapter, self.model_name
+
+        def save(alias: str) -> None:  # in the dialog's worker: a refusal keeps the dialog open
+            adapter.set_alias(name, alias.strip().lstrip("@"), str(version.version))
+
         def done(alias: str | None) -> None:
-            if alias and alias.strip():
-                self.write("alias", version.version, alias.strip().lstrip("@"))
+            if alias is not None:
+                self.post_message(ActionDone(f"@{alias.strip().lstrip('@')} → v{version.version}"))
         self.app.push_screen(PromptDialog("Set alias", f"Alias for v{version.version} (moves it if it exists):",
-                                          placeholder="e.g. champion"), done)
+                                          placeholder="e.g. champion", save=save), done)
 
     def action_remove_alias(self) -> None:
         if self.detail is None or not self.detail.model.aliases:

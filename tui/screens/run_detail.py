@@ -10,11 +10,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tree
+from textual.widgets import Header, Static, TabbedContent, TabPane, Tree
 from textual.worker import get_current_worker
 
+from tui.widgets.footer import FittedFooter
 from tui.adapter import NOTE_TAG, PARENT_TAG, RunDetail
-from tui.format import duration, ellipsize, number, size_text, status_text, when
+from tui.format import duration, ellipsize, ellipsize_middle, number, size_text, status_text, when
 from tui.messages import ActionDone, ArtifactLoaded, RunDetailLoaded, SeriesLoaded
 from tui.screens.base import ChartOptions, DataScreen
 from tui.screens.dialogs import PromptDialog, TagEditor
@@ -36,6 +37,8 @@ class RunDetailScreen(ChartOptions, DataScreen):
         Binding("t", "tags", "Tags", id="run.tags", tooltip="Edit the run's tags"),
         Binding("r", "rename", "Rename", id="run.rename", tooltip="Rename the run"),
         Binding("P", "parent", "Parent", id="run.parent", tooltip="Open the parent run"),
+        Binding("D", "save_artifact", "Save artifact", id="run.save_artifact",
+                tooltip="Save the highlighted artifact (file or folder) into a folder you choose"),
         *[Binding(str(i + 1), f"tab('{tab}')", tab.title(), id=f"run.tab.{tab}", show=False,
                   tooltip=f"Show the {tab} tab") for i, tab in enumerate(TABS)],
     ]
@@ -65,16 +68,18 @@ class RunDetailScreen(ChartOptions, DataScreen):
                 with VerticalScroll():
                     yield Static(id="run-info")
                     yield Static(id="run-description")
+                    yield Static(id="children-title")
+                    yield KeyTable(id="children-table")
             with TabPane("Params", id="tab-params"):
-                yield KeyTable(id="params-table")
+                yield KeyTable(id="params-table", openable=False)
             with TabPane("Metrics", id="tab-metrics"):
                 with Vertical():
-                    yield KeyTable(id="metrics-table")
+                    yield KeyTable(id="metrics-table", openable=False)
                     yield MetricChart(id="metric-chart", empty_text="no metric logged")
             with TabPane("Charts", id="tab-charts"):
                 yield VerticalScroll(Grid(id="charts-grid"), id="charts-scroll")
             with TabPane("Tags", id="tab-tags"):
-                yield KeyTable(id="tags-table")
+                yield KeyTable(id="tags-table", openable=False)
             with TabPane("Artifacts", id="tab-artifacts"):
                 with Horizontal():
                     yield Tree("artifacts", id="artifact-tree")
@@ -82,7 +87,7 @@ class RunDetailScreen(ChartOptions, DataScreen):
             with TabPane("Models", id="tab-models"):
                 with VerticalScroll():
                     yield Static(id="models-text")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name
@@ -109,6 +114,7 @@ class RunDetailScreen(ChartOptions, DataScreen):
             self.app.sub_title = self.screen_name
         self._title(detail)
         self._overview(detail)
+        self._children(detail)
         self._params(detail)
         self._metrics(detail)
         self._tags(detail)
@@ -162,6 +168,28 @@ class RunDetailScreen(ChartOptions, DataScreen):
             Group(Text("\ndescription", style="bold"),
                   Text(note) if note else Text("none yet: press e to write one", style="dim italic")))
 
+    def _children(self, detail: RunDetail) -> None:
+        """A parent run lists its nested runs; Enter on one opens it."""
+        title = self.query_one("#children-title", Static)
+        table = self.query_one("#children-table", KeyTable)
+        table.display = bool(detail.children)
+        if not detail.children:
+            title.update("")
+            return
+        title.update(Text(f"\nchild runs ({len(detail.children)}) · Enter opens one", style="bold"))
+        width = max(20, min(60, self.size.width - 40))
+        table.fill(
+            [Column("name", "name", width), Column("status", "status", 8), Column("start", "start", 16),
+             Column("duration", "duration", 8)],
+            [(child.info.run_id, [Text(ellipsize_middle(child.info.run_name, width)), status_text(child.info.status),
+                                  Text(when(child.info.start_time)),
+                                  Text(duration(child.info.start_time, child.info.end_time, child.info.status))])
+             for child in detail.children])
+
+    @on(KeyTable.RowSelected, "#children-table")
+    def open_child(self, event: KeyTable.RowSelected) -> None:
+        self.lt_app.open_run(event.row_key.value)
+
     def _params(self, detail: RunDetail) -> None:
         params = detail.run.data.params
         width = max(20, self.size.width - 34)
@@ -214,6 +242,24 @@ class RunDetailScreen(ChartOptions, DataScreen):
         preview = self.query_one("#artifact-preview", ArtifactPreview)
         if not paths:
             preview.message("this run has no artifacts")
+            return
+        # the first file is shown at once (and highlighted), not after a key press
+        first = self._first_file(tree.root)
+        if first is not None and self.preview_path is None:
+            tree.move_cursor(first)
+            self.preview_path = first.data[0]
+            preview.loading = True
+            self.load_artifact(*first.data)
+
+    @staticmethod
+    def _first_file(node):
+        for child in node.children:
+            if child.data:
+                return child
+            found = RunDetailScreen._first_file(child)
+            if found is not None:
+                return found
+        return None
 
     def _models(self, detail: RunDetail) -> None:
         parts: list[object] = []
@@ -342,6 +388,33 @@ class RunDetailScreen(ChartOptions, DataScreen):
         if message.path == self.preview_path:
             preview.show(message.path, message.data, message.size, message.note)
 
+    def action_save_artifact(self) -> None:
+        tree = self.query_one("#artifact-tree", Tree)
+        node = tree.cursor_node
+        if node is None or node is tree.root:
+            self.notify("highlight an artifact in the Artifacts tab (6) first", severity="warning")
+            return
+        path = node.data[0] if node.data else self._folder_path(node)
+        import os
+
+        def done(folder: str | None) -> None:
+            if folder and folder.strip():
+                self.save(path, os.path.expanduser(folder.strip()))
+        self.app.push_screen(PromptDialog("Save artifact", f"Save {path} into the folder:", os.getcwd()), done)
+
+    @staticmethod
+    def _folder_path(node) -> str:
+        parts = []
+        while node is not None and node.parent is not None:
+            parts.append(str(node.label).rstrip("/"))
+            node = node.parent
+        return "/".join(reversed(parts))
+
+    @work(thread=True, group="write", exit_on_error=False, description="Saving the artifact")
+    def save(self, path: str, folder: str) -> None:
+        where = self.adapter.save_artifact(self.run_id, path, folder)
+        self.post_message(ActionDone(f"saved {where}"))
+
     # ------------------------------------------------------------------- editing
     def action_describe(self) -> None:
         if self.detail is None:
@@ -387,5 +460,6 @@ class RunDetailScreen(ChartOptions, DataScreen):
         self.post_message(ActionDone(text))
 
     def on_action_done(self, message: ActionDone) -> None:
-        self.notify(message.text, timeout=3)
-        self.reload(live=True)
+        self.notify(message.text, timeout=3 if not message.text.startswith("saved ") else 8)
+        if not message.text.startswith("saved "):
+            self.reload(live=True)

@@ -8,63 +8,35 @@ loads the next page through ``search_runs(page_token=...)``, so 100,000 runs cos
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
-from textual.worker import get_current_worker
+from textual.widgets import DataTable, Header, Input, Label, Static
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from lighttrack.entities import Run, ViewType
+from lighttrack.entities import ViewType
 from lighttrack.errors import InvalidArgument
 
-from tui.adapter import RunQuery, RunRow, RunsPage
-from tui.format import duration, ellipsize, key_ref, number, status_text, when
+from tui.widgets.footer import FittedFooter
+from tui.adapter import PARENT_TAG, RunQuery, RunRow, RunsPage
+from tui.format import duration, ellipsize, ellipsize_middle, rich_colour, short_labels, status_text, when
 from tui.messages import ActionDone, ExperimentNamesLoaded, FilterRejected, PagePrefetched, RunsLoaded
+from tui.paging import Pager
 from tui.screens.base import DataScreen
-from tui.screens.dialogs import ChoiceDialog, ColumnChooser, ConfirmDialog, PromptDialog, TagEditor
+from tui.screens.dialogs import ColumnChooser, ConfirmDialog, PromptDialog, SortDialog, TagEditor
+from tui.screens.runs_columns import (
+    ATTRIBUTES, NARROW_WIDTHS, OPTIONAL_ATTRIBUTES, Sort, column_label, data_widths, default_columns, name_width,
+    value_text,
+)
+from tui.state import RunsView, load_view, save_view
 from tui.screens.experiments import NEXT_VIEW, VIEW_NAMES
 from tui.widgets.tables import Column, KeyTable
 
 PAGE_SIZE = 100
 CACHED_PAGES = 6
-DEFAULT_METRICS = 4
-DEFAULT_PARAMS = 4
-MARK = Text("●", style="bold dark_orange")
-
-# Attribute columns: key -> (label, width, order_by expression)
-ATTRIBUTES: dict[str, tuple[str, int, str]] = {
-    "attr.status": ("status", 8, "attributes.status"),
-    "attr.name": ("name", 22, "attributes.run_name"),
-    "attr.start": ("start", 16, "attributes.start_time"),
-    "attr.duration": ("duration", 8, "attributes.duration"),
-    "attr.user": ("user", 10, "attributes.user_id"),
-}
-OPTIONAL_ATTRIBUTES = ["attr.start", "attr.duration", "attr.user"]
-NARROW_WIDTHS = {"attr.name": 16, "attr.start": 11, "attr.duration": 8, "attr.user": 6}
-
-
-@dataclass(frozen=True)
-class Sort:
-    column: str
-    descending: bool
-
-    def order_by(self) -> str:
-        if self.column in ATTRIBUTES:
-            expr = ATTRIBUTES[self.column][2]
-        else:
-            kind, key = self.column.split(".", 1)
-            expr = key_ref(kind, key)
-        return f"{expr} {'DESC' if self.descending else 'ASC'}"
-
-
-def column_label(column: str) -> str:
-    if column in ATTRIBUTES:
-        return ATTRIBUTES[column][0]
-    return column.split(".", 1)[1]
+MARK = "●"
 
 
 class FilterInput(Input):
@@ -89,8 +61,12 @@ class RunsScreen(DataScreen):
         Binding("S", "reverse", "Reverse", id="runs.reverse", tooltip="Reverse the sort order"),
         Binding("C", "columns", "Columns", id="runs.columns", tooltip="Choose the param, metric and tag columns"),
         Binding("g", "group", "Group", id="runs.group", tooltip="Group child runs under their parent run"),
+        Binding("f", "fold", "Fold", id="runs.fold", tooltip="Fold or unfold the children of this parent run (grouped)"),
+        Binding("F", "fold_all", "Fold all", id="runs.fold_all", tooltip="Fold (or unfold) every parent run's children"),
         Binding("p", "scatter", "Scatter", id="runs.scatter",
                 tooltip="Scatter plot of a param or metric against another over the filtered runs"),
+        Binding("P", "parallel", "Parallel", id="runs.parallel",
+                tooltip="Parallel coordinates over the filtered runs: varying params -> the metric"),
         Binding("r", "rename", "Rename", id="runs.rename", tooltip="Rename the run"),
         Binding("t", "tags", "Tags", id="runs.tags", tooltip="Edit the run's tags"),
         Binding("d", "delete", "Delete", id="runs.delete", tooltip="Delete the marked runs (or this one); restorable"),
@@ -100,6 +76,10 @@ class RunsScreen(DataScreen):
         Binding("right_square_bracket", "page(1)", "Next page", id="runs.next_page", tooltip="Show the next page of runs"),
         Binding("left_square_bracket", "page(-1)", "Prev page", id="runs.prev_page",
                 tooltip="Show the previous page of runs"),
+        Binding("left_curly_bracket", "first_page", "First page", id="runs.first_page",
+                tooltip="Jump to the first page of runs"),
+        Binding("right_curly_bracket", "last_page", "Last page", id="runs.last_page",
+                tooltip="Jump to the last page of runs"),
     ]
 
     def __init__(self, experiment_ids: list[str], names: dict[str, str] | None = None) -> None:
@@ -110,16 +90,21 @@ class RunsScreen(DataScreen):
         self.sort: Sort | None = None
         self.view_type = ViewType.ACTIVE_ONLY
         self.grouped = False
-        self.tokens: list[str | None] = [None]
-        self.page_index = 0
+        self.pager = Pager(PAGE_SIZE, self._token_at)
         self.page: RunsPage | None = None
         self.columns: list[str] | None = None  # chosen data columns (metrics.x, params.y, tags.z)
         self.attributes = list(OPTIONAL_ATTRIBUTES)
         self.marked: dict[str, str] = {}
+        self.colours: dict[str, int] = {}  # marked run -> palette index, kept while marked
+        self.folded: set[str] = set()
+        self._labels: dict[str, str] = {}  # run id -> the name as cut for this page  # parent runs whose children are hidden (grouped view)
         self.pending_cursor: int | None = None
         self.filter_error = ""
         self.focus_table_when_loaded = False
         self.pages: dict[tuple[RunQuery, str | None], RunsPage] = {}  # shown and read-ahead pages
+        # How many runs a filter matches, counted once: paging and re-sorting do not change
+        # it, and counting 100k runs costs as much as reading a page (dropped on file changes).
+        self.totals: dict[tuple, int] = {}
 
     @property
     def screen_name(self) -> str:  # type: ignore[override]
@@ -135,16 +120,37 @@ class RunsScreen(DataScreen):
         yield Static(id="filter-error")
         yield KeyTable(id="runs-table", pages=True, fixed_columns=3)
         yield Static(id="runs-status", classes="status-line")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.app.sub_title = self.screen_name
+        self._restore_view()
         table = self.query_one("#runs-table", KeyTable)
         table.loading = True
         table.focus()
         self.reload()
         if any(i not in self.names for i in self.experiment_ids):
             self.load_names()
+
+    # --------------------------------------------------------- remembered per experiment
+    def _restore_view(self) -> None:
+        view = load_view(self.experiment_ids)
+        if view is None:
+            return
+        self.columns = view.columns
+        if view.attributes is not None:
+            self.attributes = [a for a in OPTIONAL_ATTRIBUTES if a in view.attributes]
+        if view.sort is not None:
+            self.sort = Sort(*view.sort)
+        if view.filter_text:
+            self.filter_text = view.filter_text
+            self.query_one("#filter", Input).value = view.filter_text
+
+    def _save_view(self) -> None:
+        save_view(self.experiment_ids, RunsView(
+            columns=self.columns, attributes=list(self.attributes),
+            sort=(self.sort.column, self.sort.descending) if self.sort else None,
+            filter_text=self.filter_text))
 
     @work(thread=True, exclusive=True, group="names", exit_on_error=False, description="Reading experiment names")
     def load_names(self) -> None:
@@ -160,15 +166,28 @@ class RunsScreen(DataScreen):
         return RunQuery(self.experiment_ids, self.filter_text,
                         (self.sort.order_by(),) if self.sort else (), self.view_type, self.grouped, PAGE_SIZE)
 
+    def _token_at(self, offset: int) -> str | None:
+        return self.adapter.page_token_at(offset)
+
+    @staticmethod
+    def _count_key(query: RunQuery) -> tuple:
+        return (query.experiment_ids, query.filter_text, query.view_type, query.grouped)
+
     def reload(self, live: bool = False) -> None:
         if live:
             self.pages.clear()  # the file changed: cached pages may be stale
-        self.load_page(self.run_query(), self.tokens[self.page_index], live)
+            self.totals.clear()
+            if self.pager.busy:
+                return  # the page on its way is read after this change anyway
+            index = self.pager.index
+        else:
+            index = self.pager.loading if self.pager.busy else self.pager.index
+            self.pager.loading = index
+        self.load_page(self.run_query(), self.pager.token(index), live, index)
 
     def restart(self) -> None:
         """The query changed: back to the first page."""
-        self.tokens = [None]
-        self.page_index = 0
+        self.pager.reset()
         self.pending_cursor = 0
         self.pages.clear()
         self.busy()
@@ -180,18 +199,30 @@ class RunsScreen(DataScreen):
         self.query_one("#runs-status", Static).update(Text("loading…", style="italic"))
 
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False, description="Loading runs")
-    def load_page(self, query: RunQuery, token: str | None, live: bool) -> None:
+    def load_page(self, query: RunQuery, token: str | None, live: bool, index: int) -> None:
         worker = get_current_worker()
+        known = self.totals.get(self._count_key(query))
         try:
-            page = self.adapter.runs_page(query, token)
+            page = self.adapter.runs_page(query, token, with_total=known is None)
+            if known is not None:
+                page.total = known
         except InvalidArgument as exc:
             if not worker.is_cancelled:
                 self.post_message(FilterRejected(query.filter_text, exc.message))
             return
         if not worker.is_cancelled:
-            self.post_message(RunsLoaded(page, live))
+            self.post_message(RunsLoaded(page, live, index))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A page load that failed (not a bad filter: that is FilterRejected) must not leave
+        the pager waiting for it forever."""
+        if event.state == WorkerState.ERROR and event.worker.group == "runs":
+            self.pager.failed()
+            self._status()
+        super().on_worker_state_changed(event)
 
     def on_filter_rejected(self, message: FilterRejected) -> None:
+        self.pager.failed()
         self.query_one("#runs-table", KeyTable).loading = False
         self.load_finished()
         self.filter_error = message.error
@@ -206,25 +237,28 @@ class RunsScreen(DataScreen):
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
         page = message.page
-        if page.query != self.run_query():
+        if page.query != self.run_query() or not self.pager.accepts(message.index, message.live):
             return  # an answer to a question no longer asked
+        if page.total is None:
+            page.total = self.totals.get(self._count_key(page.query))  # (read-ahead pages skip the count)
+        if page.total is not None:
+            self.totals[self._count_key(page.query)] = page.total
         self.page = page
         if self.filter_error:
             self.filter_error = ""
             self.query_one("#filter-error", Static).remove_class("-shown")
             self.query_one("#filter", Input).remove_class("-error")
-        if len(self.tokens) == self.page_index + 1:
-            self.tokens.append(page.next_token)
-        else:
-            self.tokens[self.page_index + 1] = page.next_token
+        queued = self.pager.arrived(message.index, page.next_token, page.total)
         if self.columns is None and page.rows:
-            self.columns = default_columns([row.run for row in page.rows])
+            self.columns = default_columns([row.run for row in page.rows], page.primary_metric)
         self._show()
         if self.focus_table_when_loaded:
             self.focus_table_when_loaded = False
             self.query_one("#runs-table", KeyTable).focus()
         self._remember(page)
-        if page.next_token is not None and (page.query, page.next_token) not in self.pages:
+        if queued:
+            self.action_page(queued)
+        elif page.next_token is not None and (page.query, page.next_token) not in self.pages:
             self.prefetch(page.query, page.next_token)
 
     def _remember(self, page: RunsPage) -> None:
@@ -249,38 +283,73 @@ class RunsScreen(DataScreen):
         return self.size.width < 100
 
     def _columns(self) -> list[Column]:
-        widths = self._data_widths()
+        rows = self.page.rows if self.page else []
+        widths = data_widths(self.columns or [], [row.run for row in rows])
+        fixed = {}
+        for key in ["attr.status", *self.attributes]:
+            label, width, _ = ATTRIBUTES[key]
+            fixed[key] = NARROW_WIDTHS.get(key, width) if self.narrow else width
+        others = 1 + 2 + sum(w + 2 for w in fixed.values()) + sum(w + 2 for w in widths.values())
+        longest = max((len(self._row_name(row)) for row in rows), default=4)
+        widths["attr.name"] = name_width(longest, self.size.width, others, self.narrow)
         columns = [Column("mark", " ", 1)]
         for key in ["attr.status", "attr.name", *self.attributes]:
-            label, width, _ = ATTRIBUTES[key]
-            if self.narrow:
-                width = NARROW_WIDTHS.get(key, width)
-            columns.append(Column(key, self._label(key, label), width))
+            width = widths.get(key) or fixed[key]
+            columns.append(Column(key, self._label(key, ATTRIBUTES[key][0], width), width))
         for key in self.columns or []:
-            columns.append(Column(key, self._label(key, ellipsize(column_label(key), widths[key])), widths[key]))
+            columns.append(Column(key, self._label(key, column_label(key), widths[key]), widths[key]))
         return columns
 
-    def _label(self, key: str, label: str) -> str:
-        if self.sort and self.sort.column == key:
-            return f"{label} {'▼' if self.sort.descending else '▲'}"
-        return label
+    def _row_name(self, row: RunRow, name: str | None = None) -> str:
+        name = row.run.info.run_name if name is None else name
+        if row.depth:
+            return "└ " + name
+        if row.children:
+            return f"{'▸' if row.run_id in self.folded else '▾'} {name} ({row.children})"
+        return name
 
-    def _data_widths(self) -> dict[str, int]:
-        widths = {}
+    def _name_labels(self, rows: list[RunRow], width: int) -> dict[str, str]:
+        """When the names do not fit, the words every name on the page shares are dropped
+        (``…lr0.001-bs256-seed3``), so a cut never leaves a column of identical names."""
+        decorated = [self._row_name(row) for row in rows]
+        if all(len(name) <= width for name in decorated) or len(rows) < 2:
+            return {}
+        room = width - max(len(d) - len(row.run.info.run_name) for d, row in zip(decorated, rows))
+        labels = short_labels([row.run.info.run_name for row in rows], max(6, room))
+        return {row.run_id: label for row, label in zip(rows, labels)}
+
+    def _visible_rows(self) -> list[RunRow]:
         rows = self.page.rows if self.page else []
-        for key in self.columns or []:
-            kind, name = key.split(".", 1)
-            longest = max((len(self._value(row.run, kind, name)) for row in rows), default=0)
-            widths[key] = max(6, min(16, max(len(name), longest)))
-        return widths
+        if not self.folded:
+            return rows
+        return [r for r in rows if not (r.depth and r.run.data.tags.get(PARENT_TAG) in self.folded)]
 
-    @staticmethod
-    def _value(run: Run, kind: str, name: str) -> str:
-        if kind == "metrics":
-            return number(run.data.metrics.get(name))
-        if kind == "params":
-            return run.data.params.get(name, "")
-        return run.data.tags.get(name, "")
+    def action_fold(self) -> None:
+        row = self._current()
+        if row is None or not self.grouped:
+            self.notify("press g to group child runs under their parents first", severity="warning")
+            return
+        parent = row.run.data.tags.get(PARENT_TAG) if row.depth else row.run_id
+        if not row.depth and not row.children:
+            return
+        self.folded ^= {parent}
+        self._show()
+        table = self.query_one("#runs-table", KeyTable)
+        table.move_cursor(row=table.get_row_index(parent), animate=False)
+
+    def action_fold_all(self) -> None:
+        if not self.grouped or self.page is None:
+            return
+        parents = {r.run_id for r in self.page.rows if r.children}
+        self.folded = set() if parents <= self.folded else self.folded | parents
+        self._show()
+
+    def _label(self, key: str, label: str, width: int) -> str:
+        """The header, cut with an ellipsis to its column, with the sort arrow kept."""
+        if self.sort and self.sort.column == key:
+            arrow = "▼" if self.sort.descending else "▲"
+            return f"{ellipsize(label, max(1, width - 2))} {arrow}"
+        return ellipsize(label, width)
 
     def _cells(self, row: RunRow, columns: list[Column]) -> list[Text]:
         run = row.run
@@ -291,25 +360,25 @@ class RunsScreen(DataScreen):
             key = column.key
             width = column.width or 12
             if key == "mark":
-                cells.append(MARK if info.run_id in self.marked else Text(" "))
+                if info.run_id in self.marked:
+                    # the run's colour, the same in compare's columns, chart lines and legend
+                    cells.append(Text(MARK, style=f"bold {rich_colour(self.colours[info.run_id])}"))
+                else:
+                    cells.append(Text(" "))
             elif key == "attr.status":
                 cells.append(status_text(info.status))
             elif key == "attr.name":
-                name = info.run_name
-                if row.depth:
-                    name = "└ " + name
-                elif row.children:
-                    name = f"{name} ({row.children})"
-                cells.append(Text(ellipsize(name, width), style="strike dim" if deleted else "bold"))
+                name = ellipsize_middle(self._row_name(row, self._labels.get(row.run_id)), width)
+                cells.append(Text(name, style="strike dim" if deleted else "bold"))
             elif key == "attr.start":
-                cells.append(Text(when(info.start_time)[5:] if self.narrow else when(info.start_time)))
+                cells.append(Text(ellipsize(when(info.start_time)[5:] if self.narrow else when(info.start_time), width)))
             elif key == "attr.duration":
                 cells.append(Text(duration(info.start_time, info.end_time, info.status), justify="right"))
             elif key == "attr.user":
                 cells.append(Text(ellipsize(info.user_id or "", width)))
             else:
                 kind, name = key.split(".", 1)
-                value = self._value(run, kind, name)
+                value = value_text(run, kind, name)
                 cells.append(Text(ellipsize(value, width), justify="right" if kind == "metrics" else "left"))
         return cells
 
@@ -318,7 +387,9 @@ class RunsScreen(DataScreen):
         table.loading = False
         self.load_finished()
         columns = self._columns()
-        rows = [(row.run_id, self._cells(row, columns)) for row in (self.page.rows if self.page else [])]
+        visible = self._visible_rows()
+        self._labels = self._name_labels(visible, next(c.width for c in columns if c.key == "attr.name") or 22)
+        rows = [(row.run_id, self._cells(row, columns)) for row in visible]
         cursor = self.pending_cursor
         if cursor == -1:
             cursor = len(rows) - 1
@@ -332,7 +403,7 @@ class RunsScreen(DataScreen):
         if self.filter_error:
             parts.append("filter not applied: fix it and press Enter")
         if page is not None:
-            first = self.page_index * PAGE_SIZE
+            first = self.pager.index * PAGE_SIZE
             top = sum(1 for r in page.rows if r.depth == 0)
             total = page.total if page.total is not None else 0
             noun = "top-level runs" if self.grouped else "runs"
@@ -360,29 +431,40 @@ class RunsScreen(DataScreen):
         self.action_page(event.direction, at_edge=True)
 
     def action_page(self, direction: int, at_edge: bool = False) -> None:
-        if direction > 0:
-            if self.page is None or self.page.next_token is None:
-                if not at_edge:
-                    self.notify("this is the last page", timeout=2)
-                return
-            self.page_index += 1
-            self.pending_cursor = 0
-        else:
-            if self.page_index == 0:
-                if not at_edge:
-                    self.notify("this is the first page", timeout=2)
-                return
-            self.page_index -= 1
-            self.pending_cursor = -1 if at_edge else 0
-        cached = self.pages.get((self.run_query(), self.tokens[self.page_index]))
+        """One page on or back. While a page is still loading, keys wait their turn (``]]``
+        moves two pages) and the cursor bumping the edge (a held Down) is dropped."""
+        if self.pager.busy:
+            if not at_edge:
+                self.pager.queue(direction)
+            return
+        index = self.pager.target(direction)
+        if index is None or self.page is None or (direction > 0 and self.page.next_token is None):
+            if not at_edge:
+                self.notify("this is the last page" if direction > 0 else "this is the first page", timeout=2)
+            return
+        self._go(index, -1 if at_edge and direction < 0 else 0)
+
+    def action_first_page(self) -> None:
+        if not self.pager.busy and self.pager.index != 0:
+            self._go(0, 0)
+
+    def action_last_page(self) -> None:
+        if self.pager.busy or self.page is None:
+            return
+        last = self.pager.last_index(self.page.total)
+        if last != self.pager.index:
+            self._go(last, -1)
+
+    def _go(self, index: int, cursor: int) -> None:
+        self.pending_cursor = cursor
+        token = self.pager.start(index)
+        cached = self.pages.get((self.run_query(), token))
         if cached is not None:
             # Shown at once (cached pages are dropped whenever the file changes, so it is current).
-            if cached.total is None and self.page is not None:
-                cached.total = self.page.total
-            self.post_message(RunsLoaded(cached))
+            self.post_message(RunsLoaded(cached, False, index))
             return
         self.busy()
-        self.reload()
+        self.load_page(self.run_query(), token, False, index)
 
     # --------------------------------------------------------------------- actions
     def _current(self) -> RunRow | None:
@@ -409,17 +491,19 @@ class RunsScreen(DataScreen):
 
     def sort_by(self, column: str, descending: bool) -> None:
         self.sort = Sort(column, descending)
+        self._save_view()
         self.restart()
 
     def action_sort(self) -> None:
-        choices = [(c.key, column_label(c.key)) for c in self._columns() if c.key != "mark"]
+        attributes = [(key, label) for key, (label, _, _) in ATTRIBUTES.items()]
 
         def done(key: str | None) -> None:
             if key:
                 numeric = key.startswith("metrics.") or key in ("attr.start", "attr.duration")
                 self.sort_by(key, numeric)
-        self.app.push_screen(ChoiceDialog("Sort by", choices, self.sort.column if self.sort else None,
-                                          "Metrics and times sort high to low first; S reverses."), done)
+        self.app.push_screen(SortDialog(self.experiment_ids, attributes, self.sort.column if self.sort else None,
+                                        "type to search · Enter sorts (metrics and times high to low; S reverses)"),
+                             done)
 
     def action_reverse(self) -> None:
         sort = self.sort or Sort("attr.start", True)
@@ -431,6 +515,7 @@ class RunsScreen(DataScreen):
     @on(Input.Submitted, "#filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
         self.filter_text = event.value.strip()
+        self._save_view()
         self.focus_table_when_loaded = True  # (a loading table cannot take focus yet)
         self.restart()
 
@@ -439,9 +524,9 @@ class RunsScreen(DataScreen):
         if row is None:
             return
         if row.run_id in self.marked:
-            del self.marked[row.run_id]
+            self._unmark(row.run_id)
         else:
-            self.marked[row.run_id] = row.run.info.run_name
+            self._mark(row.run_id, row.run.info.run_name)
         self._show()
         table = self.query_one("#runs-table", KeyTable)
         if table.cursor_row < table.row_count - 1:
@@ -453,21 +538,38 @@ class RunsScreen(DataScreen):
         ids = {row.run_id: row.run.info.run_name for row in self.page.rows}
         if all(i in self.marked for i in ids):
             for i in ids:
-                self.marked.pop(i, None)
+                self._unmark(i)
         else:
-            self.marked.update(ids)
+            for i, name in ids.items():
+                if i not in self.marked:
+                    self._mark(i, name)
         self._show()
+
+    def _mark(self, run_id: str, name: str) -> None:
+        """A marked run takes the first palette colour no other marked run has."""
+        used = set(self.colours.values())
+        self.colours[run_id] = next(i for i in range(len(used) + 1) if i not in used)
+        self.marked[run_id] = name
+
+    def _unmark(self, run_id: str) -> None:
+        self.marked.pop(run_id, None)
+        self.colours.pop(run_id, None)
 
     def action_compare(self) -> None:
         if len(self.marked) < 2:
             self.notify("mark two or more runs with Space first", severity="warning")
             return
-        self.lt_app.open_compare(list(self.marked))
+        self.lt_app.open_compare(list(self.marked), [self.colours[i] for i in self.marked])
 
     def action_scatter(self) -> None:
-        from tui.screens.compare import ScatterScreen
+        from tui.screens.scatter import ScatterScreen
 
         self.app.push_screen(ScatterScreen(self.run_query()))
+
+    def action_parallel(self) -> None:
+        from tui.screens.scatter import ScatterScreen
+
+        self.app.push_screen(ScatterScreen(self.run_query(), view="parallel"))
 
     def action_columns(self) -> None:
         fixed = [(key, f"attribute: {ATTRIBUTES[key][0]}") for key in OPTIONAL_ATTRIBUTES]
@@ -478,6 +580,7 @@ class RunsScreen(DataScreen):
                 return
             self.attributes = [k for k in OPTIONAL_ATTRIBUTES if k in keys]
             self.columns = [k for k in keys if not k.startswith("attr.")]
+            self._save_view()
             self._show()
         self.app.push_screen(ColumnChooser(self.experiment_ids, chosen, fixed), done)
 
@@ -541,11 +644,8 @@ class RunsScreen(DataScreen):
         self.notify(message.text, timeout=3)
         if message.text.startswith(("deleted", "restored")):
             self.marked.clear()
+            self.colours.clear()
+        self.totals.clear()  # a delete or restore changes how many runs match
+        self.pages.clear()
         self.reload()
 
-
-def default_columns(runs: list[Run]) -> list[str]:
-    """The first few metrics and params the page's runs have, metrics first."""
-    metrics = sorted({k for run in runs for k in run.data.metrics})
-    params = sorted({k for run in runs for k in run.data.params})
-    return [f"metrics.{k}" for k in metrics[:DEFAULT_METRICS]] + [f"params.{k}" for k in params[:DEFAULT_PARAMS]]

@@ -71,7 +71,7 @@ class ArtifactPreview(VerticalScroll):
 
     DEFAULT_CSS = """
     ArtifactPreview { height: 1fr; }
-    ArtifactPreview > #preview-text { width: auto; min-width: 100%; }
+    ArtifactPreview > #preview-text { width: 100%; }  /* long lines wrap: nothing is cut off */
     ArtifactPreview > #preview-table { height: auto; max-height: 100%; display: none; }
     ArtifactPreview.-table > #preview-table { display: block; }
     ArtifactPreview.-table > #preview-text { display: none; }
@@ -115,7 +115,7 @@ class ArtifactPreview(VerticalScroll):
             text_widget.update(Text(content))
         else:
             text_widget.update(Syntax(content, kind, theme="ansi_dark" if self.app.current_theme.dark
-                                      else "ansi_light", word_wrap=False, line_numbers=False,
+                                      else "ansi_light", word_wrap=True, line_numbers=False,
                                       background_color="default"))
 
     def _table(self, path: str, data: bytes) -> bool:

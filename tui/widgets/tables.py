@@ -6,15 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
+
+from tui.format import ellipsize
 
 
 @dataclass(frozen=True)
 class Column:
     key: str
-    label: str
+    label: Any  # str or rich Text (a run's colour in compare's headers)
     width: int | None = None
 
 
@@ -48,11 +51,17 @@ class KeyTable(DataTable):
         def control(self) -> "KeyTable":
             return self.table
 
-    def __init__(self, *, pages: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *, pages: bool = False, openable: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", True)
         super().__init__(**kwargs)
         self.pages = pages
+        self.openable = openable  # False: Enter opens nothing here, so the footer must not say "Open"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select_cursor" and not self.openable:
+            return False
+        return super().check_action(action, parameters)
 
     def action_cursor_down(self) -> None:
         if self.pages and self.row_count and self.cursor_row >= self.row_count - 1:
@@ -82,9 +91,11 @@ class KeyTable(DataTable):
         cursor goes back to ``keep``'s row, else to index ``cursor``, else stays where it was."""
         keep = keep if keep is not None else self.cursor_key
         old_index = self.cursor_row
+        rows = [(key, [fit(cell, column.width) for cell, column in zip(cells, columns)]) for key, cells in rows]
+        columns = [Column(c.key, fit(c.label, c.width), c.width) for c in columns]
         current_columns = [c.key.value for c in self.ordered_columns]
         current_labels = [str(c.label) for c in self.ordered_columns]
-        same_columns = current_columns == [c.key for c in columns] and current_labels == [c.label for c in columns]
+        same_columns = current_columns == [c.key for c in columns] and current_labels == [str(c.label) for c in columns]
         if same_columns and [r.key.value for r in self.ordered_rows] == [key for key, _ in rows]:
             for key, cells in rows:
                 old = self.get_row(key)
@@ -119,3 +130,19 @@ class KeyTable(DataTable):
     def _cursor_into_view(self) -> None:
         if self.row_count:
             self.move_cursor(row=self.cursor_row, animate=False, scroll=True)
+
+
+def fit(cell: Any, width: int | None) -> Any:
+    """A cell cut to its column with an ellipsis (DataTable cuts silently: ``1,000,00`` for
+    1,000,000, ``2026-12-0`` hiding the part that differs)."""
+    if width is None:
+        return cell
+    if isinstance(cell, Text):
+        if cell.cell_len <= width:
+            return cell
+        cut = cell.copy()
+        cut.truncate(width, overflow="ellipsis")
+        return cut
+    if isinstance(cell, str) and len(cell) > width:
+        return ellipsize(cell, width)
+    return cell
