@@ -12,9 +12,10 @@ from lighttrack.store.db import open_database
 class Store:
     """A file plus one SQLite connection per thread (sqlite3 connections are not shared)."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, create: bool = True) -> None:
         self.path = path
         self.readonly = readonly
+        self.create = create
         self._local = threading.local()
         self._writer = None
         self._lock = threading.Lock()
@@ -23,7 +24,7 @@ class Store:
         self._local.conn = self._open()
 
     def _open(self):
-        conn = open_database(self.path, readonly=self.readonly)
+        conn = open_database(self.path, readonly=self.readonly, create=self.create)
         with self._lock:
             self._connections.append(conn)
         return conn
@@ -64,18 +65,25 @@ class Store:
 
 
 _stores: dict[Path, Store] = {}
+_readers: dict[Path, Store] = {}
 _stores_lock = threading.Lock()
 
 
-def get_store(path: Path) -> Store:
-    """The process-wide Store for a file (so every API object shares one writer per file)."""
+def get_store(path: Path, *, readonly: bool = False) -> Store:
+    """The process-wide Store for a file (so every API object shares one writer per file).
+
+    ``readonly``: a Store that never creates, migrates or writes the file (read commands); a
+    writing Store already open on the file serves readers too.
+    """
     store = _stores.get(path)
+    if store is None and readonly:
+        store = _readers.get(path)
     if store is None:
         with _stores_lock:
-            store = _stores.get(path)
+            store = _stores.get(path) or (_readers.get(path) if readonly else None)
             if store is None:
-                store = Store(path)
-                _stores[path] = store
+                store = Store(path, readonly=readonly, create=not readonly)
+                (_readers if readonly else _stores)[path] = store
     return store
 
 
@@ -88,9 +96,10 @@ def flush_all() -> None:
 def close_all() -> None:
     """Flush and close every file this process opened (tests, and interpreter exit)."""
     with _stores_lock:
-        for store in _stores.values():
+        for store in [*_stores.values(), *_readers.values()]:
             store.close()
         _stores.clear()
+        _readers.clear()
     from lighttrack.store.db import forget_checks
 
     forget_checks()
