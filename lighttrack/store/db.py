@@ -421,28 +421,35 @@ def free_bytes(path: Path) -> int | None:
 def translate(conn: sqlite3.Connection, exc: sqlite3.Error) -> Exception:
     """The user's words for what SQLite reports about the file itself (full disk, read-only
     media, damaged pages). Anything else is returned unchanged."""
-    path = getattr(conn, "path", None) or "the lighttrack file"
+    return describe(getattr(conn, "path", None), exc, getattr(conn, "read_only", None))
+
+
+def describe(path: Path | None, exc: sqlite3.Error, read_only: str | None = None) -> Exception:
+    """``translate`` for when only the file's path is known (the CLI's last line of defence)."""
+    where = path or "the lighttrack file"
     name = getattr(exc, "sqlite_errorname", "") or ""
-    if name.startswith("SQLITE_FULL") or "database or disk is full" in str(exc):
-        free = free_bytes(Path(path)) if isinstance(path, Path) else None
+    text = str(exc)
+    if name.startswith("SQLITE_FULL") or "database or disk is full" in text:
+        free = free_bytes(path) if path else None
         room = f"{free:,} bytes free" if free is not None else "free space unknown"
         return DiskFull(
-            f"{path}: the disk is full ({room} on its filesystem); this write was rolled back and "
+            f"{where}: the disk is full ({room} on its filesystem); this write was rolled back and "
             "nothing written before it was lost: free some space and try again (buffered metrics "
             "are kept until then: call flush() or end the run)"
         )
-    if name.startswith("SQLITE_READONLY") or "readonly database" in str(exc):
-        reason = getattr(conn, "read_only", None)
-        if reason == "reading":
-            return ReadOnlyFile(f"{path} was opened for reading only (a read command never writes)")
+    if name.startswith("SQLITE_READONLY") or "readonly database" in text:
+        if read_only == "reading":
+            return ReadOnlyFile(f"{where} was opened for reading only (a read command never writes)")
         return ReadOnlyFile(
-            f"{path} is on read-only media: it can be read but not written (copy it to writable "
+            f"{where} is on read-only media: it can be read but not written (copy it to writable "
             "storage to add to it)"
         )
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in str(exc):
+    if (name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text
+            or "Could not decode to UTF-8" in text or isinstance(exc, sqlite3.DatabaseError)
+            and type(exc) is sqlite3.DatabaseError):
         return DamagedFile(
-            f"{path} is damaged ({exc}); copy what can be read with "
-            f"`lighttrack recover {path} RECOVERED.db`"
+            f"{where} is damaged ({text}); it was left untouched: copy what can be read with "
+            f"`lighttrack recover {where} RECOVERED.db`"
         )
     return exc
 

@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Sequence
 
 from lighttrack.entities import Metric, MetricSummary
+from lighttrack.errors import DamagedFile
 from lighttrack.store import codec
 
 _MAX_OPEN = 8
@@ -69,7 +70,7 @@ def append(
         open_chunks.reverse()
         for chunk_id, _ in open_chunks:
             (data,) = conn.execute("SELECT data FROM metric_chunks WHERE id = ?", (chunk_id,)).fetchone()
-            s, t, v = codec.decode(data)
+            s, t, v = _decode(conn, data, run_pk, key)
             new_steps.extend(s)
             new_ts.extend(t)
             new_values.extend(v)
@@ -164,6 +165,24 @@ def summaries(conn: sqlite3.Connection, run_pk: int) -> list[MetricSummary]:
     ]
 
 
+def _decode(conn: sqlite3.Connection, data: bytes, run_pk: int, key: str, *, numpy: bool = False):
+    """codec.decode, with a damaged chunk reported as the file, run and metric it belongs to."""
+    try:
+        return codec.decode_numpy(data) if numpy else codec.decode(data)
+    except codec.DamagedChunk as exc:
+        raise damaged_series(conn, run_pk, key, str(exc)) from None
+
+
+def damaged_series(conn: sqlite3.Connection, run_pk: int, key: str, why: str) -> DamagedFile:
+    row = conn.execute("SELECT uuid FROM runs WHERE id = ?", (run_pk,)).fetchone()
+    run = row[0] if row else f"#{run_pk}"
+    path = getattr(conn, "path", "the file")
+    return DamagedFile(
+        f"{path}: metric {key!r} of run {run} is damaged ({why}); the rest of the file is readable "
+        f"(`lighttrack info --full` lists every damaged part)"
+    )
+
+
 def _chunks(conn: sqlite3.Connection, run_pk: int, key: str) -> list[bytes]:
     kid = key_id(conn, key, create=False)
     if kid is None:
@@ -179,7 +198,7 @@ def history(conn: sqlite3.Connection, run_pk: int, run_id: str, key: str) -> lis
     """Every point of a series in the order it was logged, as Metric entities."""
     out: list[Metric] = []
     for data in _chunks(conn, run_pk, key):
-        steps, timestamps, values = codec.decode(data)
+        steps, timestamps, values = _decode(conn, data, run_pk, key)
         out.extend(
             Metric(key=key, value=v, timestamp=t, step=s, run_id=run_id)
             for s, t, v in zip(steps, timestamps, values)
@@ -198,13 +217,13 @@ def history_arrays(conn: sqlite3.Connection, run_pk: int, key: str, *, numpy: bo
     if numpy:
         if not chunks:
             return np.zeros(0, "<i8"), np.zeros(0, "<i8"), np.zeros(0, "<f8")
-        parts = [codec.decode_numpy(data) for data in chunks]
+        parts = [_decode(conn, data, run_pk, key, numpy=True) for data in chunks]
         if len(parts) == 1:
             return parts[0]
         return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
     steps, timestamps, values = array("q"), array("q"), array("d")
     for data in chunks:
-        s, t, v = codec.decode(data)
+        s, t, v = _decode(conn, data, run_pk, key)
         steps.extend(s)
         timestamps.extend(t)
         values.extend(v)
