@@ -37,7 +37,11 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 #: How long a writer keeps retrying a busy database before giving up (seconds). Long on
 #: purpose: a sweep of many processes must never surface "database is locked".
 BUSY_RETRY_SECONDS = 300.0
-BUSY_BACKOFF_CAP = 0.02
+#: Longest sleep between two tries at the write lock, and SQLite's own wait per try while
+#: taking it (ms); reads and everything else keep SQLite's busy handler at BUSY_TIMEOUT_MS.
+BUSY_BACKOFF_CAP = 0.005
+BEGIN_BUSY_MS = 1
+BUSY_TIMEOUT_MS = 30_000
 
 _checked: set[str] = set()
 _check_lock = threading.Lock()
@@ -224,7 +228,7 @@ def connect(path: Path, *, readonly: bool = False, plan: OpenPlan | None = None)
     try:
         conn = sqlite3.connect(
             file_uri(path, **plan.options), uri=True, isolation_level=None, check_same_thread=False,
-            timeout=30, factory=Connection,
+            timeout=BUSY_TIMEOUT_MS / 1000, factory=Connection,
         )
     except sqlite3.DatabaseError as exc:
         raise FileError(f"cannot open {path}: {exc}") from None
@@ -491,20 +495,26 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
     IMMEDIATE takes the write lock up front, so a transaction never fails half-way because
     another process wrote first; the retry means callers never see "database is locked".
-    The backoff is capped at 20 ms so that a waiting writer takes the lock soon after it is
+    The backoff is capped at a few ms so that a waiting writer takes the lock soon after it is
     free (the buffered writer's crash-loss bound depends on it).
     """
-    delay = 0.001
+    delay = 0.0005
     deadline = time.monotonic() + BUSY_RETRY_SECONDS
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            break
-        except sqlite3.OperationalError as exc:
-            if not _is_busy(exc) or time.monotonic() > deadline:
-                raise translate(conn, exc) from None
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, BUSY_BACKOFF_CAP)
+    # SQLite's own busy handler backs off to 100 ms sleeps, so a writer could sleep through
+    # many free moments of the lock; while taking the lock, poll on our shorter schedule.
+    conn.execute(f"PRAGMA busy_timeout = {BEGIN_BUSY_MS}")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise translate(conn, exc) from None
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, BUSY_BACKOFF_CAP)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     try:
         yield conn
     except sqlite3.Error as exc:
