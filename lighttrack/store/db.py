@@ -241,8 +241,18 @@ def connect(path: Path, *, readonly: bool = False, plan: OpenPlan | None = None)
         conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as exc:
         conn.close()  # a damaged file reported untouched keeps no -wal/-shm beside it
-        raise FileError(f"{path} is damaged ({exc}); it was left untouched") from None
+        raise open_error(path, exc, plan.read_only) from None
     return conn
+
+
+def open_error(path: Path, exc: sqlite3.DatabaseError, read_only: str | None = None) -> FileError:
+    """Why a file could not be opened: a full disk, read-only media, an I/O error, or damage."""
+    error = describe(path, exc, read_only)
+    if isinstance(error, (DiskFull, ReadOnlyFile)):
+        return error
+    if "I/O error" in str(exc):
+        return FileError(f"cannot open {path}: {exc}; it was left untouched")
+    return FileError(f"{path} is damaged ({exc}); it was left untouched")
 
 
 def open_database(path: Path, *, readonly: bool = False, create: bool = True) -> Connection:
@@ -267,7 +277,7 @@ def open_database(path: Path, *, readonly: bool = False, create: bool = True) ->
         (version,) = conn.execute("PRAGMA user_version").fetchone()
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise FileError(f"{path} cannot be read as a database: {exc}") from None
+        raise open_error(path, exc, plan.read_only) from None
     if version != SCHEMA_VERSION:
         # Another process changed the file since we checked it (e.g. a newer lighttrack).
         conn.close()
@@ -332,7 +342,7 @@ def _user_version(conn: sqlite3.Connection, path: Path) -> int:
         (app_id,) = conn.execute("PRAGMA application_id").fetchone()
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise FileError(f"{path} is damaged ({exc}); it was left untouched") from None
+        raise open_error(path, exc, getattr(conn, "read_only", None)) from None
     if app_id != APPLICATION_ID:
         raise NotALighttrackFile(f"{path} is not a lighttrack database; it was left untouched")
     return int(version)
@@ -433,7 +443,12 @@ def describe(path: Path | None, exc: sqlite3.Error, read_only: str | None = None
     where = path or "the lighttrack file"
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
-    if name.startswith("SQLITE_FULL") or "database or disk is full" in text:
+    full = name.startswith("SQLITE_FULL") or "database or disk is full" in text
+    if not full and (name.startswith("SQLITE_IOERR") or "disk I/O error" in text) and path:
+        # Creating -wal/-shm on a full disk fails as an I/O error, not as "disk is full".
+        free = free_bytes(Path(path))
+        full = free is not None and free < 1 << 20
+    if full:
         free = free_bytes(path) if path else None
         room = f"{free:,} bytes free" if free is not None else "free space unknown"
         return DiskFull(

@@ -140,6 +140,12 @@ def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str) ->
     without_rowid = dst.execute(
         "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = ?", (table,)
     ).fetchone()[0]
+    try:
+        check = src.execute(f"PRAGMA integrity_check({_quote(table)})").fetchall()
+        if check != [("ok",)]:
+            result.unreadable.append("SQLite's check found damaged pages (rows on them are lost)")
+    except sqlite3.DatabaseError:
+        result.unreadable.append("SQLite's check cannot read it all (rows on damaged pages are lost)")
     dst.execute("BEGIN")
     try:
         if without_rowid:
@@ -163,22 +169,30 @@ def _copy_by_rowid(src, dst, table: str, names: str, insert: str, result: TableR
     except sqlite3.DatabaseError:
         low, high = _MIN_ROWID, _MAX_ROWID
     select = f"SELECT rowid, {names} FROM {_quote(table)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
+    probe = f"SELECT max(rowid) FROM {_quote(table)} WHERE rowid BETWEEN ? AND ?"
     ranges = [(low, high)]
     probes = 0
     while ranges:
         start, end = ranges.pop()
-        last = None
+        last, failed = None, False
         try:
             for row in src.execute(select, (start, end)):
                 dst.execute(insert, row[1:])
                 last = row[0]
                 result.copied += 1
-            continue
         except sqlite3.DatabaseError:
-            pass
+            failed = True
         start = start if last is None else last + 1
         if start > end:
             continue
+        if not failed:
+            # A scan walks from leaf to leaf and can stop early at a damaged one without an
+            # error; a seek from the root tells whether rows lie beyond it.
+            try:
+                if src.execute(probe, (start, end)).fetchone()[0] is None:
+                    continue
+            except sqlite3.DatabaseError:
+                pass
         if start == end or probes >= PROBE_BUDGET:
             _note_range(result, start, end)
             continue
