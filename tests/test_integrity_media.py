@@ -136,3 +136,37 @@ def test_the_terminal_ui_reads_a_file_on_read_only_media(mount, tmp_path):
     adapter.data_version()  # what live refresh polls
     assert "on-cd" in [row.experiment.name for row in adapter.experiments()]
     assert adapter.get_run(run_id).data.params == {"lr": "0.1"}
+
+
+EXITS_ON_A_FULL_DISK = r"""
+import sys, lighttrack as mlflow
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.start_run()
+with open(sys.argv[2], "wb") as f:
+    try:
+        while True:
+            f.write(b"\0" * 65536)
+            f.flush()
+    except OSError:
+        pass
+for i in range(50_000):
+    mlflow.log_metric("loss", float(i), step=i)
+"""
+
+
+def test_exiting_on_a_full_disk_says_what_was_lost_without_a_traceback(mount):
+    import os
+    import sys
+
+    path = mount.path / "exit.db"
+    ballast = mount.path / "ballast"
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", EXITS_ON_A_FULL_DISK, str(path), str(ballast)],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "the disk is full" in done.stderr and "not written at exit" in done.stderr
+    ballast.unlink()
+    forget_checks()
+    client = LighttrackClient(path)
+    assert client.file_report().integrity == "ok"
+    assert len(client.search_runs(max_results=10)) == 1

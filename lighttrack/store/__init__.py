@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
 from pathlib import Path
 
@@ -52,8 +53,13 @@ class Store:
         """Flush, then close every connection this process opened on the file. When the last
         connection of all processes closes, SQLite checkpoints the WAL into the file and
         deletes it: a finished file is one self-contained file again."""
-        if self._writer is not None:
-            self._writer.close()
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        finally:
+            self._close_connections()
+
+    def _close_connections(self) -> None:
         with self._lock:
             connections, self._connections = self._connections, []
         for conn in connections:
@@ -105,5 +111,22 @@ def close_all() -> None:
     forget_checks()
 
 
+def _close_at_exit() -> None:
+    """close_all at interpreter exit: a write that fails now (a full disk) is one line saying
+    what is lost, not a traceback; every file is still closed."""
+    with _stores_lock:
+        stores = [*_stores.values(), *_readers.values()]
+        _stores.clear()
+        _readers.clear()
+    for store in stores:
+        try:
+            store.close()
+        except Exception as exc:
+            waiting = len(store._writer.points) if store._writer is not None else 0
+            message = getattr(exc, "message", str(exc))
+            print(f"lighttrack: {waiting:,} buffered metric point(s) not written at exit: {message}",
+                  file=sys.stderr)
+
+
 # Registered at import, so it runs after the fluent API's exit handler (which ends runs).
-atexit.register(close_all)
+atexit.register(_close_at_exit)
