@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import sqlite3
 import struct
 import threading
@@ -26,7 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lighttrack.errors import DamagedFile, DiskFull, FileError, NotALighttrackFile, ReadOnlyFile, SchemaTooNew
+from lighttrack.errors import DiskFull, FileError, NotALighttrackFile, ReadOnlyFile, SchemaTooNew
+from lighttrack.store.file_errors import describe, translate
 
 #: 'LTRK' — written to the header's application_id so lighttrack knows its own files.
 APPLICATION_ID = 0x4C54524B
@@ -314,7 +314,8 @@ def _prepare(path: Path, plan: OpenPlan) -> None:
         if plan.read_only == "media":
             raise ReadOnlyFile(f"cannot create {path}: the folder is on read-only media")
         if plan.read_only:
-            raise FileError(f"{path} does not exist")
+            raise FileError(f"{path} is an empty database, not a lighttrack file yet; it was left "
+                            "untouched (commands that write turn it into one)")
         if not path.parent.exists():
             raise FileError(f"cannot create {path}: folder {path.parent} does not exist")
         _create(path)
@@ -423,54 +424,6 @@ def _sqlite_utils_database(conn: sqlite3.Connection):
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc)
     return "locked" in text or "busy" in text
-
-
-def free_bytes(path: Path) -> int | None:
-    try:
-        return shutil.disk_usage(path.parent if str(path.parent) else ".").free
-    except OSError:
-        return None
-
-
-def translate(conn: sqlite3.Connection, exc: sqlite3.Error) -> Exception:
-    """The user's words for what SQLite reports about the file itself (full disk, read-only
-    media, damaged pages). Anything else is returned unchanged."""
-    return describe(getattr(conn, "path", None), exc, getattr(conn, "read_only", None))
-
-
-def describe(path: Path | None, exc: sqlite3.Error, read_only: str | None = None) -> Exception:
-    """``translate`` for when only the file's path is known (the CLI's last line of defence)."""
-    where = path or "the lighttrack file"
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    text = str(exc)
-    full = name.startswith("SQLITE_FULL") or "database or disk is full" in text
-    if not full and (name.startswith("SQLITE_IOERR") or "disk I/O error" in text) and path:
-        # Creating -wal/-shm on a full disk fails as an I/O error, not as "disk is full".
-        free = free_bytes(Path(path))
-        full = free is not None and free < 1 << 20
-    if full:
-        free = free_bytes(path) if path else None
-        room = f"{free:,} bytes free" if free is not None else "free space unknown"
-        return DiskFull(
-            f"{where}: the disk is full ({room} on its filesystem); this write was rolled back and "
-            "nothing written before it was lost: free some space and try again (buffered metrics "
-            "are kept until then: call flush() or end the run)"
-        )
-    if name.startswith("SQLITE_READONLY") or "readonly database" in text:
-        if read_only == "reading":
-            return ReadOnlyFile(f"{where} was opened for reading only (a read command never writes)")
-        return ReadOnlyFile(
-            f"{where} is on read-only media: it can be read but not written (copy it to writable "
-            "storage to add to it)"
-        )
-    if (name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text
-            or "Could not decode to UTF-8" in text or isinstance(exc, sqlite3.DatabaseError)
-            and type(exc) is sqlite3.DatabaseError):
-        return DamagedFile(
-            f"{where} is damaged ({text}); it was left untouched: copy what can be read with "
-            f"`lighttrack recover {where} RECOVERED.db`"
-        )
-    return exc
 
 
 def vacuum_into(conn: sqlite3.Connection, out: Path) -> None:
