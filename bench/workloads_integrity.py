@@ -13,13 +13,10 @@ auto-checkpoint, so checkpoints run all the time). Every refusal of this intact 
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 from harness import Row, workload
 from workloads_core import _child_env
