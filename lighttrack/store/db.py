@@ -329,10 +329,14 @@ def _prepare(path: Path, plan: OpenPlan) -> None:
         raise _too_new(path, version)
     if version < SCHEMA_VERSION:
         if plan.read_only:
-            where = "on read-only media" if plan.read_only == "media" else "read-only"
+            how = (
+                "which cannot be done on read-only media: copy it to writable storage first"
+                if plan.read_only == "media" else
+                "which a read command never does: any command that writes (or opening it from "
+                "Python) upgrades it, after backing it up"
+            )
             raise FileError(
-                f"{path} has schema version {version}; it needs upgrading to {SCHEMA_VERSION}, "
-                f"which cannot be done {where}"
+                f"{path} has schema version {version}; it needs upgrading to {SCHEMA_VERSION}, {how}"
             )
         _upgrade(path, version)
 
