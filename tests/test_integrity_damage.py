@@ -215,3 +215,19 @@ def test_recover_refuses_a_foreign_file_and_an_existing_output(tmp_path):
     (tmp_path / "taken.db").write_bytes(b"x")
     result = run_cli("recover", str(path), str(tmp_path / "taken.db"))
     assert result.exit_code == 1 and "already exists" in result.output
+
+
+def test_recover_leaves_out_a_damaged_chunk_and_recounts_its_series(tmp_path):
+    path = tmp_path / "runs.db"
+    build(path, runs=2)
+    run, key = flip_first_chunk(path)
+    forget_checks()
+    out = tmp_path / "recovered.db"
+    result = run_cli("recover", str(path), str(out))
+    assert result.exit_code == 0 and f"lost: metric 'loss' of run {run}" in result.output
+    client = LighttrackClient(out)
+    assert client.file_report(full_check=True).integrity == "ok"
+    left = client.get_metric_history(run, key)
+    summary = {s.key: s for s in client.get_metric_summaries(run)}
+    assert 0 < len(left) < 20  # the damaged chunk's points are gone, the rest survived
+    assert summary[key].count == len(left) and summary[key].step == 19

@@ -270,10 +270,41 @@ def _drop_damaged(dst: sqlite3.Connection, tables: dict[str, TableRecovery]) -> 
             bad_chunks.append((chunk_id,))
             lost.append(f"metric {key!r} of run {run}: a chunk of points is damaged ({exc})")
     if bad_chunks:
+        series = dst.execute(
+            f"SELECT DISTINCT run_id, key_id FROM metric_chunks WHERE id IN ({','.join('?' * len(bad_chunks))})",
+            [c for (c,) in bad_chunks],
+        ).fetchall()
         dst.executemany("DELETE FROM metric_chunks WHERE id = ?", bad_chunks)
         tables["metric_chunks"].removed += len(bad_chunks)
+        for run_pk, key_id in series:
+            _resummarise(dst, run_pk, key_id)
     dst.execute("COMMIT")
     return lost
+
+
+def _resummarise(dst: sqlite3.Connection, run_pk: int, key_id: int) -> None:
+    """Rebuild a series' summary (latest, min, max, count) from the chunks that survived."""
+    from lighttrack.store.metrics import prepare
+
+    steps, timestamps, values = [], [], []
+    for (data,) in dst.execute(
+        "SELECT data FROM metric_chunks WHERE run_id = ? AND key_id = ? ORDER BY seq", (run_pk, key_id)
+    ):
+        s, t, v = codec.decode(data)
+        steps.extend(s)
+        timestamps.extend(t)
+        values.extend(v)
+    dst.execute("DELETE FROM latest_metrics WHERE run_id = ? AND key_id = ?", (run_pk, key_id))
+    if not values:
+        return
+    ready = prepare(steps, timestamps, values, encode=False)
+    step, ts, value = ready.last
+    low, high = ready.finite_range
+    dst.execute(
+        "INSERT INTO latest_metrics (run_id, key_id, step, timestamp, value, min, max, count)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (run_pk, key_id, step, ts, None if value != value else value, low, high, len(values)),
+    )
 
 
 def _drop_orphans(dst: sqlite3.Connection, tables: dict[str, TableRecovery]) -> None:
