@@ -170,3 +170,38 @@ def test_exiting_on_a_full_disk_says_what_was_lost_without_a_traceback(mount):
     client = LighttrackClient(path)
     assert client.file_report().integrity == "ok"
     assert len(client.search_runs(max_results=10)) == 1
+
+
+def test_read_only_media_with_a_live_wal_reads_its_latest_changes(mount, tmp_path):
+    """A snapshot taken while a writer was open: the newest rows are only in -wal. With -shm
+    beside it SQLite reads them (mode=ro); without it, the error says what to copy."""
+    import shutil
+    import sqlite3
+
+    source = tmp_path / "live.db"
+    client = LighttrackClient(source)
+    client.create_experiment("checkpointed")
+    close_all()
+    holder = sqlite3.connect(source)  # keeps the WAL from being folded into the file
+    holder.execute("PRAGMA wal_autocheckpoint = 0")
+    forget_checks()
+    LighttrackClient(source).store.conn.execute("PRAGMA wal_autocheckpoint = 0")
+    LighttrackClient(source).create_experiment("only-in-wal")
+    with_shm, without_shm = mount.path / "a", mount.path / "b"
+    with_shm.mkdir()
+    without_shm.mkdir()
+    for suffix in ("", "-wal", "-shm"):
+        shutil.copy(f"{source}{suffix}", f"{with_shm / 'live.db'}{suffix}")
+    for suffix in ("", "-wal"):
+        shutil.copy(f"{source}{suffix}", f"{without_shm / 'live.db'}{suffix}")
+    close_all()
+    holder.close()
+    main_only = sqlite3.connect(f"file:{with_shm / 'live.db'}?mode=ro&immutable=1", uri=True)
+    assert ("only-in-wal",) not in main_only.execute("SELECT name FROM experiments").fetchall()
+    main_only.close()
+    mount.remount_ro()
+    forget_checks()
+    names = [e.name for e in LighttrackClient(with_shm / "live.db").search_experiments()]
+    assert "only-in-wal" in names
+    result = CliRunner().invoke(cli, ["--db", str(without_shm / "live.db"), "experiments", "list"])
+    assert result.exit_code == 1 and "live.db-shm" in result.output and "copy" in result.output
