@@ -36,9 +36,13 @@ class LighttrackClient(RegistryMixin):
     """Talk to one lighttrack file by ids. ``LighttrackClient("runs.db")`` or no argument for
     the file the fluent API uses (set_tracking_uri > LIGHTTRACK_TRACKING_URI > ./lighttrack.db)."""
 
-    def __init__(self, tracking_uri: str | os.PathLike[str] | None = None, registry_uri: str | None = None):
+    def __init__(
+        self, tracking_uri: str | os.PathLike[str] | None = None, registry_uri: str | None = None, *,
+        readonly: bool = False,
+    ):
+        # readonly: never create, migrate or write the file (what read commands use).
         self.path = resolve_path(tracking_uri)
-        self.store: Store = get_store(self.path)
+        self.store: Store = get_store(self.path, readonly=readonly)
 
     @property
     def tracking_uri(self) -> str:

@@ -78,3 +78,15 @@ class ModelError(LighttrackError):
 
 #: MLflow users catch ``MlflowException``; let that spelling work too.
 MlflowException = LighttrackError
+
+
+class DiskFull(FileError):
+    """The disk holding the file is full; nothing acknowledged was lost, retry after freeing space."""
+
+
+class ReadOnlyFile(FileError):
+    """A write to a file that is on read-only media (or was opened for reading only)."""
+
+
+class DamagedFile(FileError):
+    """Part of the file cannot be read back as written (damaged pages, a damaged chunk or blob)."""

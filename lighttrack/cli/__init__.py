@@ -5,6 +5,7 @@ Errors a user can fix are one line on stderr and exit code 1 — never a traceba
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 import click
@@ -22,6 +23,18 @@ class LighttrackGroup(click.Group):
             raise click.ClickException(exc.message) from None
         except (PermissionError, IsADirectoryError) as exc:
             raise click.ClickException(f"{exc.filename}: {exc.strerror}") from None
+        except sqlite3.Error as exc:
+            raise click.ClickException(_sqlite_message(ctx, exc)) from None
+
+
+def _sqlite_message(ctx: click.Context, exc: sqlite3.Error) -> str:
+    """A damaged page found mid-command: name the file, never print a traceback."""
+    from lighttrack.config import resolve_path
+    from lighttrack.store.db import describe
+
+    path = resolve_path((ctx.obj or {}).get("tracking_uri"))
+    error = describe(path, exc)
+    return error.message if isinstance(error, LighttrackError) else f"{path}: {exc}"
 
 
 @click.group(cls=LighttrackGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,6 +58,7 @@ def _register() -> None:
     cli.add_command(models.models)
     cli.add_command(maintenance.gc)
     cli.add_command(maintenance.info)
+    cli.add_command(maintenance.recover)
     cli.add_command(demo.demo)
     from lighttrack.cli import projects
 

@@ -13,8 +13,26 @@ import click
 
 from lighttrack.client import LighttrackClient
 
+#: Commands that only read: they open the file read-only, so a mistyped path or an empty file
+#: is an error instead of a new database, and nothing next to the file changes.
+READ_COMMANDS = frozenset({
+    "info", "experiments list", "runs list", "runs show", "runs compare", "metrics export",
+    "models list", "models show", "models versions", "models history",
+})
+
+
+def command_name(ctx: click.Context) -> str:
+    """'runs list' for ``lighttrack runs list`` (whatever the program was called)."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
 def client_from(ctx: click.Context) -> LighttrackClient:
-    return LighttrackClient((ctx.obj or {}).get("tracking_uri"))
+    root = ctx.find_root()
+    return LighttrackClient((root.obj or {}).get("tracking_uri"), readonly=command_name(ctx) in READ_COMMANDS)
 
 pass_client = click.make_pass_decorator  # (kept for symmetry with click's helpers)
 

@@ -1,8 +1,9 @@
-"""``lighttrack gc`` and ``lighttrack info``."""
+"""``lighttrack gc``, ``lighttrack info`` and ``lighttrack recover``."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 
@@ -32,22 +33,56 @@ def gc(ctx, older_than: str | None) -> None:
     )
 
 
+def _count(value: int | None) -> str:
+    return "unreadable" if value is None else f"{value:,}"
+
+
 @click.command()
-@click.option("--full", is_flag=True, help="Run the full integrity check (slower than the quick one).")
+@click.option("--full", is_flag=True,
+              help="Also run SQLite's full integrity check, decode every metric chunk and re-hash every artifact blob.")
 @click.pass_context
 def info(ctx, full: bool) -> None:
     """Path, schema version, counts, size and an integrity check of the file."""
     r = client_from(ctx).file_report(full)
     lines = [
         ("path", r.path), ("schema version", r.schema_version), ("store id", r.store_uuid),
-        ("created by", r.created_by), ("experiments", r.experiments),
-        ("runs", f"{r.runs:,} (+{r.deleted_runs:,} deleted)"),
-        ("metrics", f"{r.metric_series:,} series, {r.metric_points:,} points"),
-        ("artifacts", f"{r.artifacts:,} files in {r.blobs:,} blobs, {r.blob_bytes:,} bytes"),
+        ("created by", r.created_by), ("experiments", _count(r.experiments)),
+        ("runs", f"{_count(r.runs)} (+{_count(r.deleted_runs)} deleted)"),
+        ("metrics", f"{_count(r.metric_series)} series, {_count(r.metric_points)} points"),
+        ("artifacts", f"{_count(r.artifacts)} files in {_count(r.blobs)} blobs, {_count(r.blob_bytes)} bytes"),
         ("size", f"{r.file_bytes:,} bytes" + (f" (+{r.wal_bytes:,} in WAL)" if r.wal_bytes else "")),
-        ("integrity", r.integrity),
+        ("integrity", "ok" if not r.problems else f"{len(r.problems)} problem(s)"),
     ]
     for label, value in lines:
         click.echo(f"{label:>15}: {value}")
-    if r.integrity != "ok":
+    for problem in r.problems[:50]:
+        click.echo(f"{'damaged':>15}: {problem}")
+    if len(r.problems) > 50:
+        click.echo(f"{'':>15}  ... and {len(r.problems) - 50} more")
+    if r.problems:
+        click.echo(f"copy what can be read with: lighttrack recover {r.path} RECOVERED.db", err=True)
         raise SystemExit(1)
+
+
+@click.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def recover(source: Path, out: Path) -> None:
+    """Copy everything that can still be read from a damaged SOURCE file into a new file OUT."""
+    from lighttrack.store.recover import recover as recover_file
+
+    report = recover_file(source.absolute(), out.absolute())
+    for table in report.tables:
+        if table.unreadable or table.removed:
+            click.echo(
+                f"{table.table}: {table.copied:,} row(s) copied"
+                + (f", unreadable: {'; '.join(table.unreadable[:5])}" if table.unreadable else "")
+                + (f", {table.removed:,} left out (damaged or orphaned)" if table.removed else "")
+            )
+    for line in report.lost[:50]:
+        click.echo(f"lost: {line}")
+    copied = sum(t.copied for t in report.tables)
+    if report.complete:
+        click.echo(f"recovered all {copied:,} rows into {report.out}; {report.source} was left untouched")
+    else:
+        click.echo(f"recovered {copied:,} rows into {report.out} (losses above); {report.source} was left untouched")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
 from pathlib import Path
 
@@ -12,9 +13,10 @@ from lighttrack.store.db import open_database
 class Store:
     """A file plus one SQLite connection per thread (sqlite3 connections are not shared)."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, create: bool = True) -> None:
         self.path = path
         self.readonly = readonly
+        self.create = create
         self._local = threading.local()
         self._writer = None
         self._lock = threading.Lock()
@@ -23,7 +25,7 @@ class Store:
         self._local.conn = self._open()
 
     def _open(self):
-        conn = open_database(self.path, readonly=self.readonly)
+        conn = open_database(self.path, readonly=self.readonly, create=self.create)
         with self._lock:
             self._connections.append(conn)
         return conn
@@ -51,8 +53,13 @@ class Store:
         """Flush, then close every connection this process opened on the file. When the last
         connection of all processes closes, SQLite checkpoints the WAL into the file and
         deletes it: a finished file is one self-contained file again."""
-        if self._writer is not None:
-            self._writer.close()
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        finally:
+            self._close_connections()
+
+    def _close_connections(self) -> None:
         with self._lock:
             connections, self._connections = self._connections, []
         for conn in connections:
@@ -64,18 +71,25 @@ class Store:
 
 
 _stores: dict[Path, Store] = {}
+_readers: dict[Path, Store] = {}
 _stores_lock = threading.Lock()
 
 
-def get_store(path: Path) -> Store:
-    """The process-wide Store for a file (so every API object shares one writer per file)."""
+def get_store(path: Path, *, readonly: bool = False) -> Store:
+    """The process-wide Store for a file (so every API object shares one writer per file).
+
+    ``readonly``: a Store that never creates, migrates or writes the file (read commands); a
+    writing Store already open on the file serves readers too.
+    """
     store = _stores.get(path)
+    if store is None and readonly:
+        store = _readers.get(path)
     if store is None:
         with _stores_lock:
-            store = _stores.get(path)
+            store = _stores.get(path) or (_readers.get(path) if readonly else None)
             if store is None:
-                store = Store(path)
-                _stores[path] = store
+                store = Store(path, readonly=readonly, create=not readonly)
+                (_readers if readonly else _stores)[path] = store
     return store
 
 
@@ -88,13 +102,31 @@ def flush_all() -> None:
 def close_all() -> None:
     """Flush and close every file this process opened (tests, and interpreter exit)."""
     with _stores_lock:
-        for store in _stores.values():
+        for store in [*_stores.values(), *_readers.values()]:
             store.close()
         _stores.clear()
+        _readers.clear()
     from lighttrack.store.db import forget_checks
 
     forget_checks()
 
 
+def _close_at_exit() -> None:
+    """close_all at interpreter exit: a write that fails now (a full disk) is one line saying
+    what is lost, not a traceback; every file is still closed."""
+    with _stores_lock:
+        stores = [*_stores.values(), *_readers.values()]
+        _stores.clear()
+        _readers.clear()
+    for store in stores:
+        try:
+            store.close()
+        except Exception as exc:
+            waiting = len(store._writer.points) if store._writer is not None else 0
+            message = getattr(exc, "message", str(exc))
+            print(f"lighttrack: {waiting:,} buffered metric point(s) not written at exit: {message}",
+                  file=sys.stderr)
+
+
 # Registered at import, so it runs after the fluent API's exit handler (which ends runs).
-atexit.register(close_all)
+atexit.register(_close_at_exit)

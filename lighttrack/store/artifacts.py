@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lighttrack.entities import FileInfo
-from lighttrack.errors import NotFound, UnsafeArtifactPath
+from lighttrack.errors import DamagedFile, NotFound, UnsafeArtifactPath
 from lighttrack.store.db import write_transaction
 from lighttrack.util import now_ms
 
@@ -140,20 +140,68 @@ def list_dir(conn: sqlite3.Connection, run_pk: int, path: str = "") -> list[File
     return sorted(entries.values(), key=lambda info: info.path)
 
 
-def iter_blob(conn: sqlite3.Connection, sha: str) -> Iterator[bytes]:
+def iter_blob(conn: sqlite3.Connection, sha: str, what: str | None = None) -> Iterator[bytes]:
+    """A blob's bytes, chunk by chunk, checked as they stream: the sha256 of what came out, the
+    size and the chunk count must match the blob's row, or DamagedFile is raised after the last
+    chunk (so a flipped bit is an error, never silent data). ``what`` names it in the error."""
+    row = conn.execute("SELECT size, chunk_count FROM blobs WHERE sha256 = ?", (sha,)).fetchone()
+    digest = hashlib.sha256()
+    size = chunks = 0
     for (data,) in conn.execute("SELECT data FROM blob_chunks WHERE sha256 = ? ORDER BY seq", (sha,)):
+        digest.update(data)
+        size += len(data)
+        chunks += 1
         yield data
+    problem = _blob_problem(sha, row, digest.hexdigest(), size, chunks)
+    if problem:
+        raise _damaged_blob(conn, what or f"blob {sha[:12]}", problem)
+
+
+def _blob_problem(sha: str, row, actual_sha: str, size: int, chunks: int) -> str | None:
+    if row is None:
+        return "its blob is missing"
+    if chunks != row[1]:
+        return f"{chunks} of its {row[1]} chunks are in the file"
+    if size != row[0]:
+        return f"{size:,} bytes read back, {row[0]:,} were stored"
+    if actual_sha != sha:
+        return f"its bytes no longer match their sha256 {sha[:12]}..."
+    return None
+
+
+def _damaged_blob(conn: sqlite3.Connection, what: str, problem: str) -> DamagedFile:
+    return DamagedFile(f"{getattr(conn, 'path', 'the file')}: {what} is damaged ({problem})")
+
+
+def verify_blob(conn: sqlite3.Connection, sha: str) -> str | None:
+    """Why the blob is damaged, or None: what ``info --full`` checks for every blob."""
+    row = conn.execute("SELECT size, chunk_count FROM blobs WHERE sha256 = ?", (sha,)).fetchone()
+    digest = hashlib.sha256()
+    size = chunks = 0
+    for (data,) in conn.execute("SELECT data FROM blob_chunks WHERE sha256 = ? ORDER BY seq", (sha,)):
+        digest.update(data)
+        size += len(data)
+        chunks += 1
+    return _blob_problem(sha, row, digest.hexdigest(), size, chunks)
 
 
 def read_bytes(conn: sqlite3.Connection, run_pk: int, path: str) -> bytes:
     row = conn.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?", (run_pk, path)).fetchone()
     if row is None:
         raise NotFound(f"the run has no artifact file {path!r}")
-    return b"".join(iter_blob(conn, row[0]))
+    return b"".join(iter_blob(conn, row[0], _artifact_name(conn, run_pk, path)))
+
+
+def _artifact_name(conn: sqlite3.Connection, run_pk: int, path: str) -> str:
+    row = conn.execute("SELECT uuid FROM runs WHERE id = ?", (run_pk,)).fetchone()
+    return f"artifact {path!r} of run {row[0] if row else run_pk}"
 
 
 def download(conn: sqlite3.Connection, run_pk: int, path: str, target: Path) -> Path:
-    """Write the file or folder ``path`` under ``target`` and return the local path."""
+    """Write the file or folder ``path`` under ``target`` and return the local path.
+
+    A file whose bytes fail their sha256 check is removed again before the error is raised:
+    what is left on disk is only what verified."""
     found = files(conn, run_pk, path)
     if not found:
         raise NotFound(f"the run has no artifact {path!r}" if path else "the run has no artifacts")
@@ -163,9 +211,13 @@ def download(conn: sqlite3.Connection, run_pk: int, path: str, target: Path) -> 
         if not local.is_relative_to(root):  # defence in depth: stored paths are normalised
             raise UnsafeArtifactPath(f"artifact {file_path!r} would be written outside {root}")
         local.parent.mkdir(parents=True, exist_ok=True)
-        with open(local, "wb") as f:
-            for block in iter_blob(conn, sha):
-                f.write(block)
+        try:
+            with open(local, "wb") as f:
+                for block in iter_blob(conn, sha, _artifact_name(conn, run_pk, file_path)):
+                    f.write(block)
+        except DamagedFile:
+            local.unlink(missing_ok=True)
+            raise
     return root / path if path else root
 
 

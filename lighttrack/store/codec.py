@@ -70,11 +70,21 @@ def encode(steps: Sequence[int], timestamps: Sequence[int], values: Sequence[flo
     return _HEADER.pack(_FORMAT, flags, count) + zlib.compress(body, _LEVEL)
 
 
+class DamagedChunk(ValueError):
+    """A chunk whose bytes do not decode: the caller names the file, run and metric."""
+
+
 def _split(blob: bytes) -> tuple[int, int, bytes]:
-    fmt, flags, count = _HEADER.unpack_from(blob)
-    if fmt != _FORMAT:
-        raise ValueError(f"unknown metric chunk format {fmt}")
-    return flags, count, zlib.decompress(memoryview(blob)[_HEADER.size:])
+    try:
+        fmt, flags, count = _HEADER.unpack_from(blob)
+        if fmt != _FORMAT:
+            raise DamagedChunk(f"unknown metric chunk format {fmt}")
+        body = zlib.decompress(memoryview(blob)[_HEADER.size:])
+    except (struct.error, zlib.error, TypeError) as exc:
+        raise DamagedChunk(str(exc)) from None
+    if len(body) != 24 * count:
+        raise DamagedChunk(f"chunk holds {len(body):,} bytes for {count:,} points")
+    return flags, count, body
 
 
 def decode(blob: bytes) -> tuple[array, array, array]:

@@ -6,6 +6,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from lighttrack.store import codec
+from lighttrack.store.artifacts import verify_blob
 from lighttrack.store.db import SCHEMA_VERSION, write_transaction
 from lighttrack.util import now_ms
 
@@ -21,21 +23,25 @@ class GcReport:
 
 @dataclass(frozen=True)
 class FileReport:
+    """What ``lighttrack info`` prints. A count is None when the pages holding it are damaged."""
+
     path: str
     schema_version: int
     store_uuid: str
     created_by: str
-    experiments: int
-    runs: int
-    deleted_runs: int
-    metric_series: int
-    metric_points: int
-    artifacts: int
-    blobs: int
-    blob_bytes: int
+    experiments: int | None
+    runs: int | None
+    deleted_runs: int | None
+    metric_series: int | None
+    metric_points: int | None
+    artifacts: int | None
+    blobs: int | None
+    blob_bytes: int | None
     file_bytes: int
     wal_bytes: int
     integrity: str
+    #: Every damaged part found, one line each (file structure, metric series, artifact blobs).
+    problems: tuple[str, ...] = ()
 
 
 def file_size(path: Path) -> int:
@@ -75,13 +81,35 @@ def purge(conn: sqlite3.Connection, path: Path, older_than_ms: int = 0, vacuum: 
 
 
 def report(conn: sqlite3.Connection, path: Path, full_check: bool = False) -> FileReport:
-    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    """Counts and an integrity check. The quick check looks at the file's structure; the full
+    one adds SQLite's ``integrity_check``, decodes every metric chunk and re-hashes every blob.
+    A damaged file still gets a report: what cannot be counted is None, and ``problems`` says
+    what is damaged."""
+    problems: list[str] = []
+    try:
+        check = conn.execute("PRAGMA integrity_check" if full_check else "PRAGMA quick_check").fetchall()
+        if check != [("ok",)]:
+            problems.extend(
+                f"file structure: {line}" for (text,) in check for line in str(text).splitlines()
+                if line and not line.startswith("***")
+            )
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"file structure: {exc}")
 
-    def one(sql: str) -> int:
-        return conn.execute(sql).fetchone()[0] or 0
+    def one(sql: str) -> int | None:
+        try:
+            return conn.execute(sql).fetchone()[0] or 0
+        except sqlite3.DatabaseError as exc:
+            problems.append(f"cannot count ({exc}): {sql}")
+            return None
 
-    check = conn.execute("PRAGMA integrity_check" if full_check else "PRAGMA quick_check").fetchall()
-    integrity = "ok" if check == [("ok",)] else "; ".join(row[0] for row in check[:5])
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError:
+        meta = {}
+    if full_check:
+        problems.extend(_damaged_series(conn))
+        problems.extend(_damaged_blobs(conn))
     wal = Path(f"{path}-wal")
     return FileReport(
         path=str(path),
@@ -98,5 +126,49 @@ def report(conn: sqlite3.Connection, path: Path, full_check: bool = False) -> Fi
         blob_bytes=one("SELECT sum(size) FROM blobs"),
         file_bytes=path.stat().st_size,
         wal_bytes=wal.stat().st_size if wal.exists() else 0,
-        integrity=integrity,
+        integrity="ok" if not problems else f"{len(problems)} problem(s): {problems[0]}",
+        problems=tuple(problems),
     )
+
+
+def _damaged_series(conn: sqlite3.Connection) -> list[str]:
+    """Decode every metric chunk; one line per damaged series (run and metric named)."""
+    found: list[str] = []
+    try:
+        rows = conn.execute(
+            "SELECT r.uuid, k.key, c.seq, c.count, c.data FROM metric_chunks c"
+            " JOIN runs r ON r.id = c.run_id JOIN metric_keys k ON k.id = c.key_id"
+            " ORDER BY c.run_id, c.key_id, c.seq"
+        )
+        reported = set()
+        for run, key, seq, count, data in rows:
+            try:
+                steps, _, _ = codec.decode(data)
+                if len(steps) != count:
+                    raise codec.DamagedChunk(f"{len(steps)} points where {count} were written")
+            except codec.DamagedChunk as exc:
+                if (run, key) not in reported:
+                    reported.add((run, key))
+                    found.append(f"metric {key!r} of run {run}: chunk {seq} is damaged ({exc})")
+    except sqlite3.DatabaseError as exc:
+        found.append(f"metric chunks cannot all be read ({exc})")
+    return found
+
+
+def _damaged_blobs(conn: sqlite3.Connection) -> list[str]:
+    """Re-hash every blob; one line per damaged blob, naming the artifacts that use it."""
+    found: list[str] = []
+    try:
+        shas = [sha for (sha,) in conn.execute("SELECT sha256 FROM blobs ORDER BY sha256")]
+        for sha in shas:
+            problem = verify_blob(conn, sha)
+            if problem:
+                users = conn.execute(
+                    "SELECT r.uuid, a.path FROM artifacts a JOIN runs r ON r.id = a.run_id"
+                    " WHERE a.sha256 = ? ORDER BY r.uuid, a.path LIMIT 4", (sha,)
+                ).fetchall()
+                named = ", ".join(f"{path!r} of run {run}" for run, path in users) or "no artifact"
+                found.append(f"artifact blob {sha[:12]} ({named}): {problem}")
+    except sqlite3.DatabaseError as exc:
+        found.append(f"artifact blobs cannot all be read ({exc})")
+    return found

@@ -12,8 +12,10 @@ import math
 import sqlite3
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from lighttrack.entities import Metric, MetricSummary
+from lighttrack.errors import DamagedFile
 from lighttrack.store import codec
 
 _MAX_OPEN = 8
@@ -36,11 +38,14 @@ def append(
     timestamps: Sequence[int],
     values: Sequence[float],
     key_ids: dict[str, int] | None = None,
+    prepared: Prepared | None = None,
 ) -> None:
     """Add points to a series. Call inside a write transaction; inputs are already validated.
 
     ``key_ids`` caches metric-name ids across calls; its owner must clear it if the
-    transaction rolls back (an id inserted by a rolled-back transaction does not exist)."""
+    transaction rolls back (an id inserted by a rolled-back transaction does not exist).
+    ``prepared`` is ``prepare(steps, timestamps, values)`` done before the transaction, so the
+    write lock is not held while the points are compressed."""
     count = len(values)
     if not count:
         return
@@ -59,17 +64,25 @@ def append(
         if size >= codec.CHUNK_POINTS:
             break
         open_chunks.append((chunk_id, seq))
-    steps = array("q", steps)
-    timestamps = array("q", timestamps)
-    values = array("d", values)
+    if prepared is None:
+        prepared = prepare(steps, timestamps, values, encode=False)
+    steps, timestamps, values = prepared.steps, prepared.timestamps, prepared.values
     new_steps, new_ts, new_values = steps, timestamps, values
+    if len(open_chunks) < _MAX_OPEN - 1 and prepared.chunks is not None:
+        conn.executemany(
+            "INSERT INTO metric_chunks (run_id, key_id, seq, count, min_step, max_step, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(run_pk, kid, next_seq + i, *chunk) for i, chunk in enumerate(prepared.chunks)],
+        )
+        _update_latest(conn, run_pk, kid, prepared)
+        return
     if len(open_chunks) >= _MAX_OPEN - 1:
         # Merge the open tail with the new points so a series never grows endless tiny rows.
         new_steps, new_ts, new_values = array("q"), array("q"), array("d")
         open_chunks.reverse()
         for chunk_id, _ in open_chunks:
             (data,) = conn.execute("SELECT data FROM metric_chunks WHERE id = ?", (chunk_id,)).fetchone()
-            s, t, v = codec.decode(data)
+            s, t, v = _decode(conn, data, run_pk, key)
             new_steps.extend(s)
             new_ts.extend(t)
             new_values.extend(v)
@@ -92,7 +105,36 @@ def append(
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    _update_latest(conn, run_pk, kid, steps, timestamps, values)
+    _update_latest(conn, run_pk, kid, prepared)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Points of one series made ready for ``append`` outside any transaction."""
+
+    steps: array
+    timestamps: array
+    values: array
+    last: tuple[int, int, float]
+    finite_range: tuple[float | None, float | None]
+    chunks: list[tuple[int, int, int, bytes]] | None  # (count, min step, max step, data)
+
+
+def prepare(steps: Sequence[int], timestamps: Sequence[int], values: Sequence[float], *,
+            encode: bool = True) -> Prepared:
+    """Everything about new points that does not depend on what the file holds: the arrays,
+    the latest point and min/max, and (``encode``) the compressed chunks."""
+    steps, timestamps, values = array("q", steps), array("q", timestamps), array("d", values)
+    chunks = None
+    if encode:
+        size = codec.CHUNK_POINTS
+        chunks = []
+        for start in range(0, len(values), size):
+            s = steps[start:start + size]
+            chunks.append((len(s), min(s), max(s),
+                           codec.encode(s, timestamps[start:start + size], values[start:start + size])))
+    return Prepared(steps, timestamps, values, _last_point(steps, timestamps, values),
+                    _finite_range(values), chunks)
 
 
 def _finite_range(values: array) -> tuple[float | None, float | None]:
@@ -116,9 +158,10 @@ def _last_point(steps: array, timestamps: array, values: array) -> tuple[int, in
     return steps[i], timestamps[i], values[i]
 
 
-def _update_latest(conn, run_pk, kid, steps, timestamps, values) -> None:
-    step, ts, value = _last_point(steps, timestamps, values)
-    low, high = _finite_range(values)
+def _update_latest(conn, run_pk, kid, prepared: Prepared) -> None:
+    step, ts, value = prepared.last
+    low, high = prepared.finite_range
+    values = prepared.values
     old = conn.execute(
         "SELECT step, timestamp, value, min, max, count FROM latest_metrics WHERE run_id = ? AND key_id = ?",
         (run_pk, kid),
@@ -164,6 +207,24 @@ def summaries(conn: sqlite3.Connection, run_pk: int) -> list[MetricSummary]:
     ]
 
 
+def _decode(conn: sqlite3.Connection, data: bytes, run_pk: int, key: str, *, numpy: bool = False):
+    """codec.decode, with a damaged chunk reported as the file, run and metric it belongs to."""
+    try:
+        return codec.decode_numpy(data) if numpy else codec.decode(data)
+    except codec.DamagedChunk as exc:
+        raise damaged_series(conn, run_pk, key, str(exc)) from None
+
+
+def damaged_series(conn: sqlite3.Connection, run_pk: int, key: str, why: str) -> DamagedFile:
+    row = conn.execute("SELECT uuid FROM runs WHERE id = ?", (run_pk,)).fetchone()
+    run = row[0] if row else f"#{run_pk}"
+    path = getattr(conn, "path", "the file")
+    return DamagedFile(
+        f"{path}: metric {key!r} of run {run} is damaged ({why}); the rest of the file is readable "
+        f"(`lighttrack info --full` lists every damaged part)"
+    )
+
+
 def _chunks(conn: sqlite3.Connection, run_pk: int, key: str) -> list[bytes]:
     kid = key_id(conn, key, create=False)
     if kid is None:
@@ -179,7 +240,7 @@ def history(conn: sqlite3.Connection, run_pk: int, run_id: str, key: str) -> lis
     """Every point of a series in the order it was logged, as Metric entities."""
     out: list[Metric] = []
     for data in _chunks(conn, run_pk, key):
-        steps, timestamps, values = codec.decode(data)
+        steps, timestamps, values = _decode(conn, data, run_pk, key)
         out.extend(
             Metric(key=key, value=v, timestamp=t, step=s, run_id=run_id)
             for s, t, v in zip(steps, timestamps, values)
@@ -198,13 +259,13 @@ def history_arrays(conn: sqlite3.Connection, run_pk: int, key: str, *, numpy: bo
     if numpy:
         if not chunks:
             return np.zeros(0, "<i8"), np.zeros(0, "<i8"), np.zeros(0, "<f8")
-        parts = [codec.decode_numpy(data) for data in chunks]
+        parts = [_decode(conn, data, run_pk, key, numpy=True) for data in chunks]
         if len(parts) == 1:
             return parts[0]
         return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
     steps, timestamps, values = array("q"), array("q"), array("d")
     for data in chunks:
-        s, t, v = codec.decode(data)
+        s, t, v = _decode(conn, data, run_pk, key)
         steps.extend(s)
         timestamps.extend(t)
         values.extend(v)

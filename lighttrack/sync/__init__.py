@@ -74,7 +74,7 @@ def export(
 def backup(out: str | os.PathLike[str], source: str | os.PathLike[str] | None = None) -> Path:
     """A consistent, compact copy of the file, safe to take while other processes write."""
     from lighttrack.store import Store
-    from lighttrack.store.db import forget_checks
+    from lighttrack.store.db import forget_checks, vacuum_into
 
     out_path = path_from_uri(out).absolute()
     if out_path.exists():
@@ -82,7 +82,7 @@ def backup(out: str | os.PathLike[str], source: str | os.PathLike[str] | None = 
     source_path = resolve_path(source)
     store = Store(source_path, readonly=True)
     try:
-        store.conn.execute("VACUUM INTO ?", (str(out_path),))
+        vacuum_into(store.conn, out_path)
     finally:
         store.close()
     forget_checks()
