@@ -8,7 +8,6 @@ import os
 import stat
 import sys
 import textwrap
-import time
 import zipfile
 from pathlib import Path
 
@@ -67,9 +66,7 @@ def no_runs(db_path: Path) -> bool:
 def test_virtualenv_is_built_once_then_reused(tmp_path, db_path, cache, capfd):
     project = project_with(tmp_path, "python_env: python_env.yaml", {"python_env.yaml": f'python: "{PY}"\n'})
     client = LighttrackClient(db_path)
-    started = time.monotonic()
     first = run(str(project), tracking_uri=db_path)  # python_env.yaml: virtualenv by default
-    first_seconds = time.monotonic() - started
     tags = client.get_run(first.run_id).data.tags
     prefix = Path(tags["lighttrack.project.envPath"])
     assert tags["mlflow.project.env"] == "virtualenv" and prefix.parent == cache / "envs"
@@ -79,14 +76,13 @@ def test_virtualenv_is_built_once_then_reused(tmp_path, db_path, cache, capfd):
     built_at = marker.stat().st_mtime_ns
     assert "creating a virtualenv" in capfd.readouterr().err
 
-    started = time.monotonic()
     second = run(str(project), tracking_uri=db_path)
-    second_seconds = time.monotonic() - started
     assert client.get_run(second.run_id).data.tags["prefix"] == str(prefix)
     err = capfd.readouterr().err
     assert "reusing the virtualenv environment" in err and "creating a virtualenv" not in err
+    # Reuse is proven by the untouched ready marker and the one environment folder, never by
+    # comparing durations (which depend on the machine's load).
     assert marker.stat().st_mtime_ns == built_at and [p for p in (cache / "envs").glob("venv-*") if p.is_dir()] == [prefix]
-    assert second_seconds < first_seconds
 
     # A changed python_env.yaml is another environment.
     (project / "python_env.yaml").write_text(f'python: "{PY}"\ndependencies: []\n')
