@@ -348,7 +348,10 @@ class LighttrackClient(RegistryMixin):
         self.log_bytes(run_id, artifact_formats.image_bytes(image, artifact_file), artifact_file)
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
-        self.log_bytes(run_id, artifact_formats.table_bytes(data, artifact_file), artifact_file)
+        """Write or append to a JSON table (MLflow's format and its mlflow.loggedArtifacts tag)."""
+        from lighttrack.fluent_compat import log_table
+
+        log_table(self, run_id, data, artifact_file)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         pk = run_store.run_pk(self._conn, str(run_id))

@@ -196,6 +196,7 @@ def save_model(
     metadata: dict[str, Any] | None = None,
     model_config: dict[str, Any] | None = None,
     *,
+    conda_env: Any = None,
     _run_id: str | None = None,
     _artifact_path: str | None = None,
 ) -> Model:
@@ -231,7 +232,7 @@ def save_model(
 
     meta.add_flavor(
         FLAVOR_NAME, loader_module="mlflow.pyfunc.model", python_model=PYTHON_MODEL_FILE,
-        env=write_environment(folder, requirements), python_version=platform.python_version(),
+        env=write_environment(folder, requirements, conda_env), python_version=platform.python_version(),
         artifacts=artifact_conf or None, model_config=model_config, code=None,
         **{f"{pickler_name}_version": _version(pickler_name)},
     )
@@ -278,6 +279,7 @@ def log_model(
     model_config: dict[str, Any] | None = None,
     *,
     name: str | None = None,
+    conda_env: Any = None,
     **_: Any,
 ) -> ModelInfo:
     """Save a custom PythonModel into the active run's artifacts (and register it if asked)."""
@@ -289,7 +291,8 @@ def log_model(
         shutil.rmtree(folder)
         return save_model(
             folder, python_model, artifacts, signature, input_example, pip_requirements,
-            extra_pip_requirements, metadata, model_config, _run_id=run_id, _artifact_path=rel,
+            extra_pip_requirements, metadata, model_config, conda_env=conda_env, _run_id=run_id,
+            _artifact_path=rel,
         )
 
     return log_model_folder(save, path, registered_model_name)

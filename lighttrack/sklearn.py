@@ -108,7 +108,7 @@ def save_model(
     requirements = pip_requirements or requirements_for(
         [p for p in packages if p != SERIALIZATION_FORMAT_PICKLE], extra_pip_requirements
     )
-    env = write_environment(folder, requirements)
+    env = write_environment(folder, requirements, conda_env)
     if hasattr(sk_model, pyfunc_predict_fn):
         meta.add_flavor(
             PYFUNC, loader_module="mlflow.sklearn", model_path=model_file, predict_fn=pyfunc_predict_fn,
@@ -151,7 +151,7 @@ def log_model(
     def save(folder: Path, run_id: str, rel: str) -> Model:
         shutil.rmtree(folder)
         return save_model(
-            sk_model, folder, serialization_format=serialization_format, signature=signature,
+            sk_model, folder, conda_env=conda_env, serialization_format=serialization_format, signature=signature,
             input_example=input_example, pip_requirements=pip_requirements,
             extra_pip_requirements=extra_pip_requirements, pyfunc_predict_fn=pyfunc_predict_fn,
             metadata=metadata, skops_trusted_types=skops_trusted_types, _run_id=run_id, _artifact_path=rel,
@@ -222,3 +222,17 @@ def autolog(*args: Any, **kwargs: Any) -> None:
     from lighttrack.sklearn_autolog import autolog as _autolog
 
     _autolog(*args, **kwargs)
+
+
+def get_default_pip_requirements(include_cloudpickle: bool = False) -> list[str]:
+    """What a saved scikit-learn model lists in requirements.txt by default (installed versions)."""
+    from lighttrack.models.environment import requirements_for
+
+    return requirements_for(["scikit-learn", "numpy", "scipy", "skops"] + (["cloudpickle"] if include_cloudpickle else []))
+
+
+def get_default_conda_env(include_cloudpickle: bool = False) -> dict[str, Any]:
+    """MLflow's ``mlflow.sklearn.get_default_conda_env``: the conda environment of a saved model."""
+    from lighttrack.models.environment import get_default_conda_env as conda_env
+
+    return conda_env(get_default_pip_requirements(include_cloudpickle))

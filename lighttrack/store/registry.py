@@ -136,7 +136,7 @@ def _versions(conn: sqlite3.Connection, rows: list[tuple]) -> list[ModelVersion]
         aliases[vid].append(alias)
     return [
         ModelVersion(
-            name=name, version=str(version), creation_timestamp=created, last_updated_timestamp=updated,
+            name=name, version=int(version), creation_timestamp=created, last_updated_timestamp=updated,
             current_stage=stage, source=source, run_id=run_id, description=description,
             user_id=user, status=status, tags=tags[vid], aliases=aliases[vid],
         )
@@ -148,7 +148,7 @@ def _model(conn: sqlite3.Connection, row: tuple) -> RegisteredModel:
     pk, name, description, created, updated = row
     tags = dict(conn.execute("SELECT key, value FROM registered_model_tags WHERE model_id = ?", (pk,)))
     aliases = {
-        alias: str(version)
+        alias: int(version)
         for alias, version in conn.execute(
             "SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id"
             " WHERE a.model_id = ? ORDER BY a.alias",
