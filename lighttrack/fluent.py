@@ -15,7 +15,7 @@ from typing import Any
 from lighttrack import config
 from lighttrack.client import LighttrackClient
 from lighttrack.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
-from lighttrack.errors import InvalidArgument, InvalidState, NotFound
+from lighttrack.errors import InvalidArgument, InvalidState
 from lighttrack.validation import _valid_keys, check_int, check_key, check_metric_value
 
 RUN_ID_ENV = "LIGHTTRACK_RUN_ID"
@@ -433,13 +433,19 @@ def search_runs(
     ids = list(experiment_ids or [])
     for name in experiment_names or []:
         experiment = client.get_experiment_by_name(name)
-        if experiment is None:
-            raise NotFound(f"no experiment named {name!r}")
-        ids.append(experiment.experiment_id)
+        if experiment is not None:  # unknown names match no runs, as in MLflow
+            ids.append(experiment.experiment_id)
+    if experiment_names and not ids and not experiment_ids:
+        runs: list[Run] = []
+        return runs if output_format == "list" else _as_output(runs, output_format)
     if not ids and not search_all_experiments and not experiment_names:
         ids = [_resolve_experiment_id(None)]
     flush()
     runs = list(client.search_runs(ids or None, filter_string, run_view_type, max_results, order_by))
+    return _as_output(runs, output_format)
+
+
+def _as_output(runs: list[Run], output_format: str):
     if output_format == "list":
         return runs
     if output_format == "pandas":

@@ -12,7 +12,8 @@ from lighttrack.entities import ModelHistoryEvent, ModelVersion, Page, Registere
 from lighttrack.errors import InvalidArgument, NotFound
 from lighttrack.store import registry as registry_store
 from lighttrack.util import user_name
-from lighttrack.validation import check_key, check_name, checked_mapping, tag_value
+from lighttrack.validation import check_key, check_name, checked_mapping
+from lighttrack.validation import registry_tag_value as tag_value
 
 
 def split_runs_uri(uri: str) -> tuple[str, str]:

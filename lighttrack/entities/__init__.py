@@ -185,7 +185,7 @@ class ModelVersion:
     current_stage: str
     source: str
     run_id: str | None
-    description: str = ""
+    description: str | None = None
     user_id: str = ""
     status: str = "READY"
     status_message: str | None = None
@@ -199,7 +199,7 @@ class RegisteredModel:
     name: str
     creation_timestamp: int
     last_updated_timestamp: int
-    description: str = ""
+    description: str | None = None
     latest_versions: list[ModelVersion] = field(default_factory=list)  # newest per stage
     tags: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, int] = field(default_factory=dict)  # alias -> version
