@@ -80,8 +80,14 @@ FILTERS = [  # test_search_utils / test_sqlalchemy_store search cases
 ]
 
 
+#: rows where lighttrack is richer on purpose (README "differs on purpose"): MLflow refuses them
+RICHER_FILTERS = {"params.m IN ('tf', 'sk')", "params.m NOT IN ('tf')", "attributes.status IN ('FAILED', 'KILLED')"}
+
+
 @pytest.mark.parametrize("filter_string, expected", FILTERS)
 def test_search_runs_filters(ml, runs, filter_string, expected):
+    if is_mlflow(ml) and filter_string in RICHER_FILTERS:
+        pytest.skip("lighttrack accepts IN on params and status; MLflow refuses it (differs on purpose)")
     exp, ids = runs
     assert set(_names(ml, exp, ids, filter_string=filter_string)) == expected
 
@@ -105,6 +111,8 @@ ORDERS = [  # MLflow: the given keys, then start_time DESC, then run_id; metrics
 
 @pytest.mark.parametrize("order_by, expected", ORDERS)
 def test_search_runs_order(ml, runs, order_by, expected):
+    if is_mlflow(ml) and order_by == ["attributes.`Run name` DESC"]:
+        pytest.skip("MLflow's order_by takes run_name but not `Run name`; lighttrack takes both")
     exp, ids = runs
     got = _names(ml, exp, ids, order_by=order_by)
     if order_by is None:
@@ -179,12 +187,14 @@ TAG_LIMITS = [  # MLflow 3.17's limits: experiment tags 20,000, run tags 8,000
     ("experiment", 20_000, True),
     ("experiment", 20_001, False),
     ("run", 8_000, True),
-    ("run", 8_001, False),
+    ("run", 8_001, False),  # MLflow truncates to 8,000 with a warning; lighttrack refuses (on purpose)
 ]
 
 
 @pytest.mark.parametrize("where, length, accepted", TAG_LIMITS)
 def test_tag_value_limits(ml, where, length, accepted):
+    if is_mlflow(ml) and where == "run" and not accepted:
+        pytest.skip("MLflow truncates an over-long run tag; lighttrack refuses it (differs on purpose)")
     client = ml.MlflowClient()
     if where == "experiment":
         target = client.create_experiment("limits")
