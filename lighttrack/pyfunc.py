@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import hashlib
 import os
 import shutil
 import tempfile
@@ -43,6 +44,11 @@ def pickle_allowed(allow_pickle: bool | None) -> bool:
     if allow_pickle is not None:
         return bool(allow_pickle)
     return os.environ.get(ALLOW_PICKLE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+#: sha256 of every pickle this process wrote: loading those exact bytes back runs only code this
+#: process itself pickled, so MLflow's save-then-load examples need no allow_pickle
+_pickled_here: set[str] = set()
 
 
 def refuse_pickle(what: str) -> ModelError:
@@ -172,11 +178,11 @@ def _pickler():
 
 def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None) -> _CustomModel:
     conf = meta.flavors[FLAVOR_NAME]
-    if not pickle_allowed(allow_pickle):
+    raw = (folder / conf.get("python_model", PYTHON_MODEL_FILE)).read_bytes()
+    if not pickle_allowed(allow_pickle) and hashlib.sha256(raw).hexdigest() not in _pickled_here:
         raise refuse_pickle("this custom python model")
     pickler, _ = _pickler()
-    with open(folder / conf.get("python_model", PYTHON_MODEL_FILE), "rb") as f:
-        python_model = pickler.load(f)
+    python_model = pickler.loads(raw)
     artifacts = {
         name: str((folder / entry["path"]).resolve()) for name, entry in (conf.get("artifacts") or {}).items()
     }
@@ -211,8 +217,9 @@ def save_model(
         raise InvalidArgument(f"{folder} already exists and is not empty: choose a new path")
     folder.mkdir(parents=True, exist_ok=True)
     pickler, pickler_name = _pickler()
-    with open(folder / PYTHON_MODEL_FILE, "wb") as f:
-        pickler.dump(python_model, f)
+    raw = pickler.dumps(python_model)
+    (folder / PYTHON_MODEL_FILE).write_bytes(raw)
+    _pickled_here.add(hashlib.sha256(raw).hexdigest())
     artifact_conf = {}
     for name, source in (artifacts or {}).items():
         source_path = _local_artifact(source, folder)

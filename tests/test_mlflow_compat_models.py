@@ -129,3 +129,24 @@ def test_registering_the_artifact_uri_idiom_loads(fitted):
     version = client.create_model_version("idiom", f"{run.info.artifact_uri}/model", run.info.run_id)
     model = mlflow.pyfunc.load_model(f"models:/idiom/{version.version}")
     assert model.predict(np.array([[4.0]])).tolist() == pytest.approx([4.0])
+
+
+class AddN(mlflow.pyfunc.PythonModel):  # MLflow's examples/pyfunc model
+    def __init__(self, n):
+        self.n = n
+
+    def predict(self, context, model_input, params=None):
+        return model_input.apply(lambda column: column + self.n)
+
+
+def test_a_model_pickled_by_this_process_loads_back_without_allow_pickle(tmp_path):
+    import pandas as pd
+
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="model", python_model=AddN(n=5))
+    assert mlflow.pyfunc.load_model(info.model_uri).predict(pd.DataFrame([[1, 2]])).values.tolist() == [[6, 7]]
+    # a model this process did not pickle (another process's, another machine's) is still refused
+    mlflow.pyfunc.save_model(tmp_path / "saved", python_model=AddN(n=1))
+    mlflow.pyfunc._pickled_here.clear()
+    with pytest.raises(mlflow.MlflowException, match="allow_pickle"):
+        mlflow.pyfunc.load_model(str(tmp_path / "saved"))
