@@ -57,6 +57,9 @@ def _register() -> None:
     from lighttrack.cli import ui
 
     cli.add_command(ui.ui)
+    from lighttrack.cli import mlflow_names
+
+    mlflow_names.install(cli)  # MLflow's spellings, after every command is in place
 
 
 _register()
