@@ -105,3 +105,17 @@ def test_help_maps_mlflow_commands(cmd):
     assert "MLflow commands and where they are here" in text
     assert "mlflow runs describe --run-id ID" in text and "lighttrack runs show ID" in text
     assert "-v, --version" in cmd("run", "--help")
+
+
+def test_progress_bar_shows_a_rate_on_a_terminal_and_nothing_when_piped():
+    from rich.console import Console
+
+    from lighttrack.cli.progress import track
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100)
+    assert list(track(range(5), "working", "runs", console=terminal)) == [0, 1, 2, 3, 4]
+    assert "runs/s" in screen.getvalue() and "working" in screen.getvalue()
+    piped = io.StringIO()
+    assert list(track(range(5), "working", "runs", console=Console(file=piped))) == [0, 1, 2, 3, 4]
+    assert piped.getvalue() == ""
