@@ -22,6 +22,7 @@ _DB_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".lighttrack")
 _tracking_uri: str | None = None
 _registry_uri: str | None = None
 _warned: set[str] = set()
+_servable: dict[str, Path] = {}
 
 
 def env(name: str) -> str | None:
@@ -63,6 +64,8 @@ def mlflow_env_path() -> Path | None:
     value = os.environ.get(MLFLOW_ENV_VAR, "").strip()
     if not value:
         return None
+    if value in _servable:  # every fluent call resolves the file: read the header once
+        return _servable[value]
     lowered = value.lower()
     if "://" in value and not lowered.startswith(("sqlite:///", "file://")):
         _warn_once(value, "names an MLflow server or database, not a lighttrack file")
@@ -78,6 +81,8 @@ def mlflow_env_path() -> Path | None:
     if kind is None and not lowered.startswith("sqlite:") and path.suffix.lower() not in _DB_SUFFIXES:
         _warn_once(value, "names no file ending in .db: MLflow would make a file store there")
         return None
+    if kind:
+        _servable[value] = path
     return path
 
 

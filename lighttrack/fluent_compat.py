@@ -7,7 +7,6 @@ file the fluent API uses.
 from __future__ import annotations
 
 import json
-import posixpath
 from typing import Any
 
 from lighttrack.errors import InvalidArgument, NotFound
@@ -125,7 +124,6 @@ def load_table(artifact_file: str, run_ids: list[str] | None = None, extra_colum
 
     from lighttrack import fluent
 
-    posixpath.normpath(artifact_file)
     client = fluent._client()
     fluent.flush()
     experiment_id = fluent._resolve_experiment_id(None)

@@ -24,8 +24,7 @@ def ml(request, tmp_path):
     yield module
     while module.active_run() is not None:
         module.end_run()
-    if request.param == "mlflow":
-        module.set_experiment  # noqa: B018 - keep the module loaded; its state resets per file
+    if request.param == "mlflow":  # MLflow keeps the active experiment per process: forget it
         from mlflow.tracking import fluent
 
         fluent._active_experiment_id = None
