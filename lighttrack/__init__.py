@@ -26,6 +26,13 @@ _EXPORTS: dict[str, str] = {
             "get_run", "delete_run", "search_runs", "flush",
         )
     },
+    **{
+        name: "lighttrack.fluent_compat"
+        for name in ("search_registered_models", "search_model_versions", "get_parent_run", "load_table",
+                     "flush_async_logging")
+    },
+    "set_registry_uri": "lighttrack.config",
+    "get_registry_uri": "lighttrack.config",
     "register_model": "lighttrack.models.logged",
     "run": "lighttrack.projects.running",
     "autolog": "lighttrack.autologging",
@@ -45,7 +52,8 @@ _EXPORTS: dict[str, str] = {
 
 # submodules reachable as attributes, like mlflow.sklearn / mlflow.pyfunc / mlflow.entities
 _SUBMODULES = {"entities", "client", "errors", "tracking", "store", "sklearn", "pyfunc", "models", "projects",
-               "sklearn_autolog", "pytorch", "onnx", "xgboost", "lightgbm", "statsmodels", "keras", "tensorflow"}
+               "sklearn_autolog", "pytorch", "onnx", "xgboost", "lightgbm", "statsmodels", "keras", "tensorflow",
+               "exceptions", "artifacts", "types"}
 
 __all__ = sorted(_EXPORTS)
 

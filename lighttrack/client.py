@@ -28,7 +28,8 @@ from lighttrack.store import runs as run_store
 from lighttrack.store.db import write_transaction
 from lighttrack.util import now_ms, user_name
 from lighttrack.validation import (
-    check_int, check_key, check_metric_value, check_name, checked_mapping, param_value, tag_value, unique,
+    check_int, check_key, check_metric_value, check_name, checked_mapping, experiment_tag_value, param_value,
+    tag_value, unique,
 )
 
 
@@ -57,7 +58,7 @@ class LighttrackClient(RegistryMixin):
         self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
     ) -> str:
         check_name(name, "experiment")
-        checked = checked_mapping(tags, "tag", tag_value)
+        checked = checked_mapping(tags, "tag", experiment_tag_value)
         return experiment_store.create(self._conn, name, artifact_location, checked)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -90,7 +91,7 @@ class LighttrackClient(RegistryMixin):
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
         key = check_key(key, "tag")
-        experiment_store.set_tag(self._conn, str(experiment_id), key, tag_value(key, value))
+        experiment_store.set_tag(self._conn, str(experiment_id), key, experiment_tag_value(key, value))
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         experiment_store.delete_tag(self._conn, str(experiment_id), key)
@@ -362,7 +363,10 @@ class LighttrackClient(RegistryMixin):
         self.log_bytes(run_id, artifact_formats.image_bytes(image, artifact_file), artifact_file)
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
-        self.log_bytes(run_id, artifact_formats.table_bytes(data, artifact_file), artifact_file)
+        """Write or append to a JSON table (MLflow's format and its mlflow.loggedArtifacts tag)."""
+        from lighttrack.fluent_compat import log_table
+
+        log_table(self, run_id, data, artifact_file)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         pk = run_store.run_pk(self._conn, str(run_id))

@@ -13,9 +13,18 @@ class LighttrackError(Exception):
     #: MLflow-style error code, so code written against MlflowException can branch on it.
     error_code = "INTERNAL_ERROR"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, error_code: str | None = None, **_: object) -> None:
         super().__init__(message)
         self.message = message
+        if error_code is not None:  # MlflowException(message, error_code=...) as MLflow code raises it
+            self.error_code = error_code if isinstance(error_code, str) else str(error_code)
+
+    def get_error_code(self) -> str:
+        return self.error_code
+
+    @classmethod
+    def invalid_parameter_value(cls, message: str, **kwargs: object) -> LighttrackError:
+        return cls(message, error_code="INVALID_PARAMETER_VALUE", **kwargs)
 
 
 class InvalidArgument(LighttrackError, ValueError):
@@ -39,7 +48,8 @@ class AlreadyExists(LighttrackError):
 class InvalidState(LighttrackError):
     """The operation does not fit the current state (a second active run, a deleted run...)."""
 
-    error_code = "INVALID_STATE"
+    #: MLflow reports these (logging to a deleted run, using a deleted experiment) as bad parameters
+    error_code = "INVALID_PARAMETER_VALUE"
 
 
 class InvalidFilter(InvalidArgument):

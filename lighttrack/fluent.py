@@ -7,7 +7,6 @@ and appends to the file's buffered writer. Everything else writes through at onc
 from __future__ import annotations
 
 import atexit
-import os
 import sys
 import threading
 import time
@@ -16,7 +15,7 @@ from typing import Any
 from lighttrack import config
 from lighttrack.client import LighttrackClient
 from lighttrack.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
-from lighttrack.errors import InvalidArgument, InvalidState, NotFound
+from lighttrack.errors import InvalidArgument, InvalidState
 from lighttrack.validation import _valid_keys, check_int, check_key, check_metric_value
 
 RUN_ID_ENV = "LIGHTTRACK_RUN_ID"
@@ -69,6 +68,10 @@ class ActiveRun:
         self._client.flush()
         return self._run.data
 
+    # MLflow's ActiveRun is a Run, whose fields are _info/_data; code reaches for them
+    _info = info
+    _data = data
+
     def __enter__(self) -> ActiveRun:
         return self
 
@@ -109,12 +112,12 @@ def _resolve_experiment_id(explicit: str | None) -> str:
     if _active_experiment_id is not None:
         return _active_experiment_id
     client = _client()
-    if os.environ.get(EXPERIMENT_ID_ENV):
-        return os.environ[EXPERIMENT_ID_ENV]
-    if os.environ.get(EXPERIMENT_NAME_ENV):
+    if config.env("EXPERIMENT_ID"):  # LIGHTTRACK_ first, then MLflow's MLFLOW_ spelling
+        return config.env("EXPERIMENT_ID")
+    if config.env("EXPERIMENT_NAME"):
         from lighttrack.store.experiments import get_or_create
 
-        return get_or_create(client.store.conn, os.environ[EXPERIMENT_NAME_ENV])
+        return get_or_create(client.store.conn, config.env("EXPERIMENT_NAME"))
     from lighttrack.store.experiments import DEFAULT_EXPERIMENT_ID
 
     return client.get_experiment(DEFAULT_EXPERIMENT_ID).experiment_id
@@ -171,7 +174,7 @@ def start_run(
             "a child run with start_run(nested=True)"
         )
     client = _client()
-    resume_id = run_id or (os.environ.get(RUN_ID_ENV) if not stack else None)
+    resume_id = run_id or (config.env("RUN_ID") if not stack else None)
     if resume_id:
         run = client.get_run(resume_id)
         if run.info.lifecycle_stage != "active":
@@ -260,7 +263,7 @@ def delete_run(run_id: str) -> None:
 def log_metric(
     key: str, value: float, step: int | None = None, synchronous: bool | None = None,
     timestamp: int | None = None, run_id: str | None = None, **_: Any,
-) -> None:
+) -> Any:
     """Buffered: costs about a microsecond; written within ``FLUSH_SECONDS`` or at end_run."""
     stack = getattr(_local, "stack", None)
     if run_id is None and stack:
@@ -286,12 +289,14 @@ def log_metric(
         client.store.writer.add(run_id, key, value, timestamp, step)
     if synchronous:
         flush()
+    elif synchronous is False:
+        return _pending()
 
 
 def log_metrics(
     metrics: dict[str, float], step: int | None = None, synchronous: bool | None = None,
     run_id: str | None = None, timestamp: int | None = None, **_: Any,
-) -> None:
+) -> Any:
     """All checked first (nothing is buffered if one is bad), then buffered like log_metric."""
     checked = {check_key(k, "metric"): check_metric_value(k, v) for k, v in metrics.items()}
     step = 0 if step is None else check_int(step, "metric step")
@@ -302,26 +307,39 @@ def log_metrics(
         add(target, key, value, timestamp, step)
     if synchronous:
         flush()
+    elif synchronous is False:
+        return _pending()
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
     client, run_id = _target(None)
-    return client.log_param(run_id, key, value)
+    logged = client.log_param(run_id, key, value)
+    return _pending() if synchronous is False else logged
 
 
-def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> None:
+def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> Any:
     client, target = _target(run_id)
     client.log_batch(target, params=[Param(k, v) for k, v in params.items()])
+    return _pending() if synchronous is False else None
 
 
-def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> Any:
     client, run_id = _target(None)
     client.set_tag(run_id, key, value)
+    return _pending() if synchronous is False else None
 
 
-def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
+def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> Any:
     client, run_id = _target(None)
     client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+    return _pending() if synchronous is False else None
+
+
+def _pending():
+    """What MLflow's ``synchronous=False`` returns: ``.wait()`` makes the write durable."""
+    from lighttrack.fluent_compat import RunOperations
+
+    return RunOperations()
 
 
 def delete_tag(key: str) -> None:
@@ -415,13 +433,19 @@ def search_runs(
     ids = list(experiment_ids or [])
     for name in experiment_names or []:
         experiment = client.get_experiment_by_name(name)
-        if experiment is None:
-            raise NotFound(f"no experiment named {name!r}")
-        ids.append(experiment.experiment_id)
+        if experiment is not None:  # unknown names match no runs, as in MLflow
+            ids.append(experiment.experiment_id)
+    if experiment_names and not ids and not experiment_ids:
+        runs: list[Run] = []
+        return runs if output_format == "list" else _as_output(runs, output_format)
     if not ids and not search_all_experiments and not experiment_names:
         ids = [_resolve_experiment_id(None)]
     flush()
     runs = list(client.search_runs(ids or None, filter_string, run_view_type, max_results, order_by))
+    return _as_output(runs, output_format)
+
+
+def _as_output(runs: list[Run], output_format: str):
     if output_format == "list":
         return runs
     if output_format == "pandas":

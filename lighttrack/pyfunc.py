@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import hashlib
 import os
 import shutil
 import tempfile
@@ -43,6 +44,11 @@ def pickle_allowed(allow_pickle: bool | None) -> bool:
     if allow_pickle is not None:
         return bool(allow_pickle)
     return os.environ.get(ALLOW_PICKLE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+#: sha256 of every pickle this process wrote: loading those exact bytes back runs only code this
+#: process itself pickled, so MLflow's save-then-load examples need no allow_pickle
+_pickled_here: set[str] = set()
 
 
 def refuse_pickle(what: str) -> ModelError:
@@ -190,14 +196,14 @@ def _pickler():
 
 
 def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None) -> _CustomModel:
-    conf = meta.flavors[FLAVOR_NAME]
-    if not pickle_allowed(allow_pickle):
-        raise refuse_pickle("this custom python model")
-    pickler, _ = _pickler()
     from lighttrack.models.files import inside
 
-    with open(inside(folder, conf.get("python_model", PYTHON_MODEL_FILE)), "rb") as f:
-        python_model = pickler.load(f)
+    conf = meta.flavors[FLAVOR_NAME]
+    raw = inside(folder, conf.get("python_model", PYTHON_MODEL_FILE)).read_bytes()
+    if not pickle_allowed(allow_pickle) and hashlib.sha256(raw).hexdigest() not in _pickled_here:
+        raise refuse_pickle("this custom python model")
+    pickler, _ = _pickler()
+    python_model = pickler.loads(raw)
     artifacts = {
         name: str(inside(folder, entry["path"]).resolve()) for name, entry in (conf.get("artifacts") or {}).items()
     }
@@ -217,6 +223,7 @@ def save_model(
     metadata: dict[str, Any] | None = None,
     model_config: dict[str, Any] | None = None,
     *,
+    conda_env: Any = None,
     _run_id: str | None = None,
     _artifact_path: str | None = None,
 ) -> Model:
@@ -231,8 +238,9 @@ def save_model(
         raise InvalidArgument(f"{folder} already exists and is not empty: choose a new path")
     folder.mkdir(parents=True, exist_ok=True)
     pickler, pickler_name = _pickler()
-    with open(folder / PYTHON_MODEL_FILE, "wb") as f:
-        pickler.dump(python_model, f)
+    raw = pickler.dumps(python_model)
+    (folder / PYTHON_MODEL_FILE).write_bytes(raw)
+    _pickled_here.add(hashlib.sha256(raw).hexdigest())
     artifact_conf = {}
     for name, source in (artifacts or {}).items():
         source_path = _local_artifact(source, folder)
@@ -252,7 +260,7 @@ def save_model(
 
     meta.add_flavor(
         FLAVOR_NAME, loader_module="mlflow.pyfunc.model", python_model=PYTHON_MODEL_FILE,
-        env=write_environment(folder, requirements), python_version=platform.python_version(),
+        env=write_environment(folder, requirements, conda_env), python_version=platform.python_version(),
         artifacts=artifact_conf or None, model_config=model_config, code=None,
         **{f"{pickler_name}_version": _version(pickler_name)},
     )
@@ -299,6 +307,7 @@ def log_model(
     model_config: dict[str, Any] | None = None,
     *,
     name: str | None = None,
+    conda_env: Any = None,
     **_: Any,
 ) -> ModelInfo:
     """Save a custom PythonModel into the active run's artifacts (and register it if asked)."""
@@ -310,7 +319,8 @@ def log_model(
         shutil.rmtree(folder)
         return save_model(
             folder, python_model, artifacts, signature, input_example, pip_requirements,
-            extra_pip_requirements, metadata, model_config, _run_id=run_id, _artifact_path=rel,
+            extra_pip_requirements, metadata, model_config, conda_env=conda_env, _run_id=run_id,
+            _artifact_path=rel,
         )
 
     return log_model_folder(save, path, registered_model_name)

@@ -12,7 +12,8 @@ from lighttrack.entities import ModelHistoryEvent, ModelVersion, Page, Registere
 from lighttrack.errors import InvalidArgument, NotFound
 from lighttrack.store import registry as registry_store
 from lighttrack.util import user_name
-from lighttrack.validation import check_key, check_name, checked_mapping, tag_value
+from lighttrack.validation import check_key, check_name, checked_mapping
+from lighttrack.validation import registry_tag_value as tag_value
 
 
 def split_runs_uri(uri: str) -> tuple[str, str]:
@@ -22,6 +23,19 @@ def split_runs_uri(uri: str) -> tuple[str, str]:
     if not run_id:
         raise InvalidArgument(f"model URI {uri!r} names no run: use runs:/<run_id>/<path>")
     return run_id, path
+
+
+#: URI schemes that name this file's runs; anything else with a scheme is a remote reference.
+_RUN_PREFIXES = ("runs:/", "lighttrack:/runs/")
+
+
+def source_kind(source: str) -> str:
+    """'run' (artifacts in this file), 'folder' (a local path) or 'remote' (recorded, never fetched)."""
+    if source.startswith(_RUN_PREFIXES):
+        return "run"
+    if source.startswith("file://") or ":/" not in source:
+        return "folder"
+    return "remote"
 
 
 class RegistryMixin:
@@ -68,21 +82,40 @@ class RegistryMixin:
         run_link: str | None = None, description: str | None = None, await_creation_for: int | None = None,
         *, _create_model: bool = False,
     ) -> ModelVersion:
-        """A new version of ``name`` whose files are ``source`` (a runs:/ URI in this file)."""
-        if not isinstance(source, str) or not source.startswith("runs:/"):
-            raise InvalidArgument(
-                f"a model version's source is a runs:/<run_id>/<path> URI in this file, not {source!r} "
-                "(register a local model folder with lighttrack.register_model or `lighttrack models import`)"
-            )
-        source_run, path = split_runs_uri(source)
-        if run_id is not None and run_id != source_run:
-            raise InvalidArgument(f"run_id {run_id} does not match the source's run {source_run}")
-        from lighttrack.store import artifacts as artifact_store
-        from lighttrack.store import runs as run_store
+        """A new version of ``name`` whose files are ``source``, in MLflow's forms:
 
-        pk = run_store.run_pk(self._conn, source_run)
-        if artifact_store.blob_of(self._conn, pk, f"{path}/MLmodel" if path else "MLmodel") is None:
-            raise NotFound(f"{source} holds no model (no MLmodel file there)")
+        - ``runs:/<run_id>/<path>`` or the run's artifact URI (``f"{run.info.artifact_uri}/model"``):
+          checked to hold an MLmodel, recorded as given;
+        - a local model folder (or ``file://`` URI): copied into the file first (as a run of the
+          ``imported-models`` experiment), recorded as that run's ``runs:/`` URI;
+        - any other URI (``s3://``, ``https://``, ``dbfs:/``...): recorded as a reference; it is
+          never fetched, and loading it says so.
+        """
+        if not isinstance(source, str) or not source.strip():
+            raise InvalidArgument(f"a model version's source is a URI or a model folder, not {source!r}")
+        kind = source_kind(source)
+        source_run = run_id
+        if kind == "run":
+            from lighttrack.artifacts import split_artifact_uri
+            from lighttrack.store import artifacts as artifact_store
+            from lighttrack.store import runs as run_store
+
+            source_run, path = split_artifact_uri(source)
+            if run_id is not None and run_id != source_run:
+                raise InvalidArgument(f"run_id {run_id} does not match the source's run {source_run}")
+            pk = run_store.run_pk(self._conn, source_run)
+            if artifact_store.blob_of(self._conn, pk, f"{path}/MLmodel" if path else "MLmodel") is None:
+                raise NotFound(f"{source} holds no model (no MLmodel file there)")
+        elif kind == "folder":
+            from pathlib import Path
+
+            from lighttrack.models.logged import import_model_folder
+
+            folder = Path(source.removeprefix("file://"))
+            if not folder.is_dir():
+                raise NotFound(f"no model folder at {source!r}: give a runs:/ URI, a model folder or a remote URI")
+            source = import_model_folder(folder, self, name)
+            source_run = split_runs_uri(source)[0]
         checked = checked_mapping(tags, "tag", tag_value)
         return registry_store.create_version(
             self._conn, name, source, source_run, user_name(), checked, description,

@@ -135,3 +135,25 @@ def unique(keys: list[Hashable], what: str) -> None:
         if key in seen:
             raise InvalidArgument(f"{what} {key!r} appears twice in one batch")
         seen.add(key)
+
+
+#: MLflow 3.17's own limits for experiment tags and registry (model and version) tags
+MAX_EXPERIMENT_TAG_VALUE_LENGTH = 20_000
+MAX_REGISTRY_TAG_VALUE_LENGTH = 100_000
+
+
+def _limited_tag(key: str, value: Any, limit: int, what: str) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        raise InvalidArgument(
+            f"{what} tag {key!r} value has {len(text):,} characters; {what} tags hold at most {limit:,}"
+        )
+    return text
+
+
+def experiment_tag_value(key: str, value: Any) -> str:
+    return _limited_tag(key, value, MAX_EXPERIMENT_TAG_VALUE_LENGTH, "experiment")
+
+
+def registry_tag_value(key: str, value: Any) -> str:
+    return _limited_tag(key, value, MAX_REGISTRY_TAG_VALUE_LENGTH, "registry")

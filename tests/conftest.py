@@ -23,6 +23,8 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("LIGHTTRACK_RUN_ID", raising=False)
     monkeypatch.delenv("LIGHTTRACK_EXPERIMENT_NAME", raising=False)
     monkeypatch.delenv("LIGHTTRACK_EXPERIMENT_ID", raising=False)
+    for name in ("TRACKING_URI", "RUN_ID", "EXPERIMENT_NAME", "EXPERIMENT_ID", "REGISTRY_URI"):
+        monkeypatch.delenv(f"MLFLOW_{name}", raising=False)  # MLflow's spellings are honoured too
     monkeypatch.chdir(tmp_path)
     lighttrack.set_tracking_uri(str(tmp_path / "test.db"))
     yield
@@ -33,6 +35,8 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     fluent._last_active_run_id = None
     fluent._clients.clear()
     config.set_tracking_uri(None)
+    config.set_registry_uri(None)
+    config._warned.clear()
     close_all()
 
 

@@ -64,7 +64,8 @@ def test_experiments_commands(invoke):
     exp_id = invoke("experiments", "create", "made", "--description", "hello").output.strip()
     assert len(exp_id) == 32
     out = invoke("experiments", "list", "--format", "json").output
-    assert json.loads(out)[0]["name"] == "made" and json.loads(out)[0]["description"] == "hello"
+    made = next(e for e in json.loads(out) if e["name"] == "made")  # beside the Default experiment "0"
+    assert made["description"] == "hello"
     invoke("experiments", "rename", "made", "renamed")
     invoke("experiments", "delete", "renamed")
     assert "renamed" not in invoke("experiments", "list").output
@@ -78,7 +79,7 @@ def test_runs_list_filter_order_and_formats(invoke, two_runs):
     assert [r["params"]["lr"] for r in json.loads(out)] == ["0.01"]
     out = invoke("runs", "list", "--order-by", "metrics.acc ASC", "--format", "csv").output
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert [r["lr"] for r in rows] == ["0.1", "0.01"] and rows[0]["acc"] == "0.8"
+    assert [r["params.lr"] for r in rows] == ["0.1", "0.01"] and rows[0]["metrics.acc"] == "0.8"  # csv keeps prefixes
     table = invoke("runs", "list", "-x", "cli-exp").output
     assert "lr-0.1" in table and "lr-0.01" in table
 
@@ -90,8 +91,9 @@ def test_runs_show_compare_delete_restore(invoke, two_runs):
     record = json.loads(invoke("runs", "show", "lr-0.01", "--format", "json").output)
     assert record["run_id"] == second and record["metrics"]["acc"] == pytest.approx(0.9)
     out = invoke("runs", "compare", first, second, "--format", "csv").output
-    rows = {r[0].strip(): r[1:] for r in csv.reader(io.StringIO(out))}
-    assert rows["* params.lr"] == ["0.1", "0.01"] and rows["params.same"] == ["x", "x"]
+    rows = {r[0]: r[1:] for r in csv.reader(io.StringIO(out))}
+    assert rows["key"] == ["differs", first, second]  # scripts get a differs field and run ids
+    assert rows["params.lr"] == ["True", "0.1", "0.01"] and rows["params.same"] == ["False", "x", "x"]
     diff_only = invoke("runs", "compare", first, second, "--only-diff", "--format", "csv").output
     assert "params.same" not in diff_only
     invoke("runs", "delete", first)

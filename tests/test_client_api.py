@@ -22,7 +22,7 @@ def test_experiment_lifecycle(client):
         client.rename_experiment(exp, "taken")
     client.delete_experiment(exp)
     assert client.get_experiment(exp).lifecycle_stage == "deleted"
-    assert [e.name for e in client.search_experiments()] == ["taken"]
+    assert [e.name for e in client.search_experiments()] == ["taken", "Default"]  # newest first, as MLflow
     assert {e.name for e in client.search_experiments(ViewType.DELETED_ONLY)} == {"e2"}
     with pytest.raises(InvalidState):
         client.create_run(exp)
@@ -45,7 +45,7 @@ def test_search_experiments_filter_order_and_pages(client):
     assert [e.name for e in found] == ["gamma", "delta", "beta", "alpha"]
     page = client.search_experiments(max_results=3, order_by=["name"])
     rest = client.search_experiments(max_results=3, order_by=["name"], page_token=page.token)
-    assert [e.name for e in page] + [e.name for e in rest] == ["alpha", "beta", "delta", "gamma"]
+    assert [e.name for e in page] + [e.name for e in rest] == ["Default", "alpha", "beta", "delta", "gamma"]
     assert rest.token is None
 
 

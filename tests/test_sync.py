@@ -100,7 +100,7 @@ def test_two_machines_merge_into_a_third_and_again_changes_nothing(two_machines,
     first = sync.merge(laptop, into=home)
     second = sync.merge(gpubox, into=home)
     assert first.runs_added == 3 and second.runs_added == 3
-    assert second.experiments_matched == 1  # shared-sweep: same name, other id -> joined
+    assert second.experiments_matched == 2  # shared-sweep: same name, other id -> joined; and Default "0"
     merged = everything(home)
     # every run, point and artifact byte of both machines is there, unchanged
     assert merged["runs"] == {**laptop_view["runs"], **gpubox_view["runs"]}
@@ -109,8 +109,8 @@ def test_two_machines_merge_into_a_third_and_again_changes_nothing(two_machines,
     assert client.count_runs(shared.experiment_id) == 4
     # registry: the second machine's versions were appended, origin recorded, alias kept
     aliases, versions = merged["models"]["iris-lr"]
-    assert [v[0] for v in versions] == ["1", "2", "3", "4"]
-    assert aliases == {"champion": "2"}
+    assert [v[0] for v in versions] == [1, 2, 3, 4]
+    assert aliases == {"champion": 2}
     appended = client.get_model_version("iris-lr", 4)
     assert appended.tags["lighttrack.origin.version"] == "2"
     assert appended.current_stage == "Production" and appended.run_id in gpubox_view["runs"]

@@ -48,10 +48,10 @@ async def test_experiments_screen_shows_counts_activity_and_description(client, 
         await settle(pilot)
         table = pilot.app.screen.query_one("#experiments-table")
         names = table_column(table, "name")
-        assert names[:3] == ["empty", "iris-forest", "mnist-cnn"]
-        assert table_column(table, "runs")[1:3] == ["4", "3"]
-        assert table_column(table, "last")[1] == "2024-01-01 03:00"
-        assert table_column(table, "description")[1] == "RandomForest sweep on iris"
+        assert names[:4] == ["Default", "empty", "iris-forest", "mnist-cnn"]  # every file has Default "0"
+        assert table_column(table, "runs")[2:4] == ["4", "3"]
+        assert table_column(table, "last")[2] == "2024-01-01 03:00"
+        assert table_column(table, "description")[2] == "RandomForest sweep on iris"
 
 
 async def test_create_rename_describe_delete_and_restore_an_experiment(client, sample):

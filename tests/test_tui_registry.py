@@ -32,7 +32,7 @@ async def open_model(pilot) -> None:
 
 
 def stages(client) -> dict[str, str]:
-    return {v.version: v.current_stage for v in client.search_model_versions(f"name = '{NAME}'")}
+    return {str(v.version): v.current_stage for v in client.search_model_versions(f"name = '{NAME}'")}
 
 
 async def test_models_list_shows_latest_versions_per_stage_and_aliases(client, sample):
@@ -149,7 +149,7 @@ async def test_set_and_remove_aliases(client, sample):
         await open_model(pilot)
         await pilot.press("a", *"challenger", "enter")
         await settle(pilot)
-        assert client.get_registered_model(NAME).aliases == {"champion": "1", "challenger": "2"}
+        assert client.get_registered_model(NAME).aliases == {"champion": 1, "challenger": 2}
         assert table_column(pilot.app.screen.query_one("#versions-table"), "aliases")[0] == "@challenger"
         await pilot.press("A")  # choose which alias to remove
         dialog = pilot.app.screen
@@ -157,7 +157,7 @@ async def test_set_and_remove_aliases(client, sample):
         options.highlighted = [options.get_option_at_index(i).id for i in range(options.option_count)].index("champion")
         await pilot.press("enter")
         await settle(pilot)
-        assert client.get_registered_model(NAME).aliases == {"challenger": "2"}
+        assert client.get_registered_model(NAME).aliases == {"challenger": 2}
 
 
 async def test_edit_version_and_model_descriptions(client, sample):

@@ -75,6 +75,10 @@ def _register() -> None:
 
     cli.add_command(plot.plot)
 
+    from lighttrack.cli import mlflow_names
+
+    mlflow_names.install(cli)  # MLflow's spellings, after every command is in place
+
 
 _register()
 

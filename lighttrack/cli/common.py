@@ -77,20 +77,24 @@ def emit(columns: list[str], rows: list[list[Any]], output_format: str, title: s
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
     cells = [[number(v) for v in row] for row in rows]
-    widths = [
-        min(max([len(column)] + [len(row[i]) for row in cells]), 24) for i, column in enumerate(columns)
-    ]
+    full = [max([len(column)] + [len(row[i]) for row in cells]) for i, column in enumerate(columns)]
+    console = Console()
+    if not console.is_terminal:  # piped: every column, whole (a script or a file reads it)
+        console = Console(width=max(80, sum(w + 3 for w in full) + 1))
+    # the essential first columns are never cut (ids must stay copyable); others up to 24
+    widths = [w if i < keep_columns or not console.is_terminal else min(w, 24) for i, w in enumerate(full)]
     # Show whole columns that fit rather than squeezing every column to an ellipsis.
     shown, used = [], 1
     for i, width in enumerate(widths):
-        if i < keep_columns or used + width + 3 <= console.width:
+        if i < keep_columns or not console.is_terminal or used + width + 3 <= console.width:
             shown.append(i)
             used += width + 3
     table = Table(title=title, header_style="bold")
     for i in shown:
-        table.add_column(columns[i], overflow="ellipsis", no_wrap=True, min_width=min(widths[i], 12))
+        essential = i < keep_columns or not console.is_terminal
+        table.add_column(columns[i], overflow="ellipsis", no_wrap=True,
+                         min_width=widths[i] if essential else min(widths[i], 12))
     for row in cells:
         table.add_row(*[row[i] for i in shown])
     console.print(table)

@@ -27,7 +27,9 @@ def run_sweep(tracking_uri: str | None, echo=click.echo) -> list[str]:
     X_train, X_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.2, random_state=42)
     lighttrack.set_experiment(EXPERIMENT)
     run_ids = []
-    for n_estimators, max_depth in SWEEP:
+    from lighttrack.cli.progress import track
+
+    for n_estimators, max_depth in track(SWEEP, "training forests", "runs"):
         with lighttrack.start_run(run_name=f"forest-{n_estimators}-{max_depth or 'full'}") as run:
             model = RandomForestClassifier(n_estimators=n_estimators, max_depth=max_depth, random_state=42)
             model.fit(X_train, y_train)

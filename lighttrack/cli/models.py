@@ -148,7 +148,7 @@ def history(ctx, name: str, output_format: str) -> None:
     events = client_from(ctx).get_model_history(name)
     rows = [[when(e.timestamp), e.version or "", e.event + (f" @{e.alias}" if e.alias else ""),
              e.from_value or "", e.to_value or "", e.user_id] for e in events]
-    emit(["when", "version", "event", "from", "to", "who"], rows, output_format, keep_columns=3)
+    emit(["when", "version", "event", "from", "to", "who"], rows, output_format, keep_columns=5)
 
 
 def _read_input(path: Path):

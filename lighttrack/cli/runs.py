@@ -46,7 +46,8 @@ def list_runs(ctx, experiments, filter_string, order_by, max_results, show_all, 
     )
     metric_keys = sorted({k for r in found for k in r.data.metrics})
     param_keys = sorted({k for r in found for k in r.data.params})
-    columns = ["run_id", "name", "status", "started", "duration", *metric_keys, *param_keys]
+    columns = ["run_id", "name", "status", "started", "duration",
+               *_labels(metric_keys, param_keys, prefixed=output_format != "table")]
     rows = []
     for run in found:
         i = run.info
@@ -97,6 +98,15 @@ def show(ctx, run: str, output_format: str) -> None:
         click.echo(f"  {a.path}  ({a.file_size:,} bytes)")
 
 
+def _labels(metric_keys: list[str], param_keys: list[str], prefixed: bool) -> list[str]:
+    """Column labels: bare names in a table unless two would read alike (a param and a metric
+    both called loss, or c and C); always metrics./params. for csv and json."""
+    bare = [*metric_keys, *param_keys]
+    if prefixed or len({k.lower() for k in bare} | {"run_id", "name", "status", "started", "duration"}) < len(bare) + 5:
+        return [f"metrics.{k}" for k in metric_keys] + [f"params.{k}" for k in param_keys]
+    return bare
+
+
 @runs.command("compare")
 @click.argument("run_ids", nargs=-1, required=True)
 @click.option("--only-diff", is_flag=True, help="Hide rows where every run has the same value.")
@@ -113,9 +123,12 @@ def compare(ctx, run_ids, only_diff: bool, output_format: str) -> None:
             differs = len({json.dumps(v) for v in values}) > 1
             if only_diff and not differs:
                 continue
-            rows.append([("* " if differs else "  ") + f"{kind}s.{key}", *values])
-    columns = ["key", *[f"{r.info.run_name} ({r.info.run_id[:8]})" for r in found]]
-    emit(columns, rows, output_format)
+            rows.append([f"{kind}s.{key}", differs, *values])
+    if output_format == "table":  # people read a marker; scripts get a differs field and run ids
+        columns = ["key", *[f"{r.info.run_name} ({r.info.run_id[:8]})" for r in found]]
+        emit(columns, [[("* " if d else "  ") + key, *values] for key, d, *values in rows], output_format)
+        return
+    emit(["key", "differs", *[r.info.run_id for r in found]], rows, output_format)
 
 
 def _lifecycle(ctx, run_ids, deleting: bool) -> None:

@@ -46,7 +46,14 @@ from lighttrack.models.mlmodel import Model
 from lighttrack.models.signature import ColSpec, ModelSignature, Schema, TensorSpec, infer_signature
 
 __all__ = ["ColSpec", "Model", "ModelInfo", "ModelSignature", "Schema", "TensorSpec", "infer_signature",
-           "get_model_info"]
+           "get_model_info", "set_signature"]
+
+
+def set_signature(model_uri: str, signature: ModelSignature) -> None:
+    """Replace the signature of a saved or logged model (see ``models.signature_update``)."""
+    from lighttrack.models.signature_update import set_signature as update
+
+    update(model_uri, signature)
 
 
 def get_model_info(model_uri: str) -> ModelInfo:

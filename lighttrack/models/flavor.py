@@ -101,15 +101,17 @@ def finish_model(
     loader_module: str | None, model_path: str | None, packages: list[str],
     pip_requirements: list[str] | None = None, extra_pip_requirements: list[str] | None = None,
     pyfunc_conf: dict[str, Any] | None = None, code: str | None = None, flavor_has_code: bool = True,
+    conda_env: Any = None,
 ) -> Model:
     """Write requirements, the python_function block (when ``loader_module``), the flavour
-    block, the hashes of every file and MLmodel. Returns ``meta``."""
+    block, the hashes of every file and MLmodel. Returns ``meta``. A given ``conda_env`` is
+    written as conda.yaml (and its pip list becomes requirements.txt), as MLflow does."""
     from lighttrack.models.environment import requirements_for, write_environment
 
     if pip_requirements and extra_pip_requirements:
         raise InvalidArgument("give pip_requirements or extra_pip_requirements, not both")
     requirements = list(pip_requirements) if pip_requirements else requirements_for(packages, extra_pip_requirements)
-    env = write_environment(folder, requirements)
+    env = write_environment(folder, requirements, conda_env)
     if loader_module:
         block = dict(loader_module=loader_module, model_path=model_path, env=env,
                      python_version=platform.python_version(), code=code, **(pyfunc_conf or {}))

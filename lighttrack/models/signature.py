@@ -84,6 +84,14 @@ class ModelSignature:
     outputs: Schema | None = None
     params: Any = None
 
+    def __post_init__(self) -> None:
+        # MLflow's checks: a wrong type is a TypeError, an empty signature a ValueError
+        for what, value in (("inputs", self.inputs), ("outputs", self.outputs)):
+            if value is not None and not isinstance(value, Schema):
+                raise TypeError(f"{what} must be either None or a Schema, got '{type(value).__name__}'")
+        if self.inputs is None and self.outputs is None and self.params is None:
+            raise ValueError("At least one of inputs, outputs or params must be provided")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "inputs": self.inputs.to_json() if self.inputs else None,
@@ -137,6 +145,16 @@ def _schema_of(data: Any) -> Schema:
         return Schema([ColSpec(_column_type(data.dtype), None if data.name is None else str(data.name))])
     if isinstance(data, dict):
         return Schema([ColSpec(_column_type(np.asarray(v).dtype), str(k)) for k, v in data.items()])
+    if isinstance(data, list) and data and all(isinstance(row, dict) for row in data):
+        # records, as MLflow reads them: one column per key, typed from all its values
+        keys = list(dict.fromkeys(k for row in data for k in row))
+        return Schema([
+            ColSpec(_column_type(np.asarray([row[k] for row in data if k in row]).dtype), str(k),
+                    required=all(k in row for row in data))
+            for k in keys
+        ])
+    if isinstance(data, list) and data and all(isinstance(v, (bool, int, float, str)) for v in data):
+        return Schema([ColSpec(_column_type(np.asarray(data).dtype))])  # MLflow: a list of scalars is one column
     array = np.asarray(data)
     if array.dtype == object:
         raise InvalidArgument("cannot infer a signature from a mixed-type list: pass a numpy array or DataFrame")

@@ -76,7 +76,21 @@ def download_model(uri: str | os.PathLike[str], dst: Path, client: LighttrackCli
     if text.startswith("file://"):
         text = text[len("file://"):]
     if text.startswith("models:/"):
-        text = to_runs_uri(text, client)
+        version = resolve_version(text, client)
+        text = version.source
+        from lighttrack.registry_client import source_kind
+
+        if source_kind(text) == "remote":
+            raise ModelError(
+                f"{uri} is version {version.version} of {version.name!r}, registered as a reference to "
+                f"{text}; lighttrack works offline and never fetches it: download the model folder and "
+                "register that folder (lighttrack.register_model(folder, name))"
+            )
+    if text.startswith("lighttrack:/runs/"):
+        from lighttrack.artifacts import split_artifact_uri
+
+        run_id, path = split_artifact_uri(text)
+        text = f"runs:/{run_id}/{path}"
     if text.startswith("runs:/"):
         from lighttrack.registry_client import split_runs_uri
 

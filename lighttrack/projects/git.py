@@ -33,6 +33,12 @@ def _out(args: list[str], cwd: Path) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def is_branch(folder: Path, name: str) -> bool:
+    """Is ``name`` a branch of the repository at ``folder`` (local, or origin's in a clone)?"""
+    return any(_out(["rev-parse", "--verify", "-q", ref], folder) for ref in (
+        f"refs/heads/{name}", f"refs/remotes/origin/{name}"))
+
+
 def repo_root(folder: Path) -> Path | None:
     top = _out(["rev-parse", "--show-toplevel"], folder)
     return Path(top) if top else None

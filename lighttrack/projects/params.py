@@ -56,6 +56,13 @@ class ResolvedParameters:
     declared: dict[str, str]
     #: parameters the entry point does not declare, passed as --key value
     extra: dict[str, str]
+    #: what the run's params record: each value as the caller gave it (MLflow logs a path
+    #: parameter as given, not as the absolute or downloaded path the command gets)
+    given: dict[str, str] | None = None
+
+    @property
+    def logged(self) -> dict[str, str]:
+        return {**self.all, **(self.given or {})}
 
     @property
     def all(self) -> dict[str, str]:
@@ -63,10 +70,12 @@ class ResolvedParameters:
 
 
 def resolve(
-    entry_point: EntryPoint, given: dict[str, Any] | None, project_dir: Path, cwd: Path | None = None
+    entry_point: EntryPoint, given: dict[str, Any] | None, project_dir: Path, cwd: Path | None = None,
+    download: Any = None,
 ) -> ResolvedParameters:
     """Check every value and fill in defaults. Relative paths given by the caller are taken from
-    ``cwd``; relative path defaults from the project directory."""
+    ``cwd``; relative path defaults from the project directory. A ``path`` parameter given as a
+    ``runs:/``/``models:/`` URI is fetched from the file with ``download(uri) -> local path``."""
     cwd = cwd or Path.cwd()
     given = {str(k): as_text(v) for k, v in (given or {}).items() if v is not None}
     from lighttrack.validation import check_key, param_value
@@ -90,9 +99,13 @@ def resolve(
             raise ProjectError(
                 f"{where}: required parameter ({param.type}, no default) was not given: pass -P {name}=VALUE"
             )
-        declared[name] = _typed(f"{where} ({origin})", param.type, value, base)
+        if param.type == "path" and download is not None and value.startswith(("runs:/", "models:/")):
+            declared[name] = str(download(value))
+        else:
+            declared[name] = _typed(f"{where} ({origin})", param.type, value, base)
     extra = {k: v for k, v in given.items() if k not in entry_point.parameters}
-    return ResolvedParameters(declared, extra)
+    as_given = {k: v for k, v in given.items() if k in entry_point.parameters}
+    return ResolvedParameters(declared, extra, as_given)
 
 
 def _typed(where: str, ptype: str, value: str, base: Path) -> str:

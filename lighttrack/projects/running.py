@@ -22,7 +22,7 @@ from typing import Any
 from lighttrack.entities import Param, RunStatus
 from lighttrack.projects import environments
 from lighttrack.projects.errors import ExecutionError, ProjectError
-from lighttrack.projects.git import Checkout, fetch_project, git_tags
+from lighttrack.projects.git import Checkout, fetch_project, git_tags, is_branch
 from lighttrack.projects.params import ResolvedParameters, render_command, resolve
 from lighttrack.projects.process import ChildProcess, SignalForwarding, exit_code_for
 from lighttrack.projects.spec import EntryPoint, Project, load_project
@@ -41,6 +41,7 @@ class SubmittedRun:
     ``get_status()``, ``cancel()``), plus ``exit_code`` and ``command``."""
 
     def __init__(self, client, run_id: str, experiment_id: str, command: str) -> None:
+        self._cancelled = False
         self._client = client
         self.run_id = run_id
         self.experiment_id = experiment_id
@@ -69,10 +70,12 @@ class SubmittedRun:
 
     def cancel(self) -> None:
         """Stop the command (SIGTERM to its process group, SIGKILL after a grace period); the
-        run is recorded as KILLED."""
+        run is recorded as FAILED, as MLflow's ``cancel()`` does (a signal from outside reads
+        KILLED)."""
         if self.child is not None and not self._done.is_set():
             import signal
 
+            self._cancelled = True
             self.child.send(signal.SIGTERM)
         self.wait()
 
@@ -98,7 +101,9 @@ class SubmittedRun:
     def _finish(self, log_dir: Path) -> None:
         client, run_id = self._client, self.run_id
         assert self.child is not None
-        if self.child.signalled is not None:
+        if self._cancelled:
+            status = RunStatus.FAILED
+        elif self.child.signalled is not None:
             status = RunStatus.KILLED
         elif self.returncode == 0:
             status = RunStatus.FINISHED
@@ -175,18 +180,26 @@ def _tags(project: Project, checkout: Checkout, entry_point: EntryPoint, manager
     if environment.docker is not None:
         tags["mlflow.docker.image.name"] = environment.docker.image
     tags.update(git_tags(project.directory, checkout.repo_url))
+    if checkout.version and is_branch(project.directory, checkout.version):
+        tags["mlflow.source.git.branch"] = checkout.version  # MLflow tags the branch asked for
+        tags["mlflow.gitBranchName"] = checkout.version
+    from lighttrack import fluent
+
+    active = fluent.active_run()
+    if active is not None:  # started inside a run: a child of it, as in MLflow
+        tags["mlflow.parentRunId"] = active.run_id
     return tags
 
 
 def prepare(uri: str, entry_point: str, parameters: dict[str, Any] | None, env_manager: str | None,
-            version: str | None):
+            version: str | None, download: Any = None):
     """Everything that can be checked without side effects: returns what ``launch`` needs.
     The checkout (a temporary worktree or clone for ``version``) is closed on error."""
     checkout = fetch_project(str(uri), version)
     try:
         project = load_project(checkout.directory)
         ep = project.entry_point(entry_point)
-        params = resolve(ep, parameters, project.directory)
+        params = resolve(ep, parameters, project.directory, download=download)
         manager = environments.choose_manager(project, env_manager)
         env_plan = environments.plan(project, manager)
         return checkout, project, ep, params, env_plan, render_command(ep, params)
@@ -206,13 +219,35 @@ def launch(
     version: str | None = None,
     synchronous: bool = True,
     tracking_uri: str | os.PathLike[str] | None = None,
+    run_id: str | None = None,
 ) -> SubmittedRun:
     """Start a project run; with ``synchronous`` wait for it (forwarding Ctrl-C / SIGTERM to
-    the command). Never raises because the command failed: look at the returned run."""
+    the command). Never raises because the command failed: look at the returned run.
+    ``run_id`` runs the project in that existing (active) run instead of a new one."""
     from lighttrack.client import LighttrackClient
 
     client = LighttrackClient(tracking_uri)
-    checkout, project, ep, params, env_plan, command = prepare(uri, entry_point, parameters, env_manager, version)
+    if run_id is not None:
+        existing = client.get_run(run_id)  # NotFound before anything runs
+        if existing.info.lifecycle_stage != "active":
+            raise ProjectError(f"run {run_id} is deleted: restore it before running a project in it")
+        experiment_id = experiment_id or existing.info.experiment_id
+        if existing.info.experiment_id != str(experiment_id):
+            raise ProjectError(f"run {run_id} belongs to experiment {existing.info.experiment_id}, not {experiment_id}")
+    staging = Path(tempfile.mkdtemp(prefix="lighttrack-params-"))
+
+    def download(value: str) -> str:
+        from lighttrack.artifacts import split_artifact_uri
+
+        source_run, path = split_artifact_uri(value)
+        return client.download_artifacts(source_run, path, staging / str(len(list(staging.iterdir()))))
+
+    try:
+        checkout, project, ep, params, env_plan, command = prepare(
+            uri, entry_point, parameters, env_manager, version, download)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     log_dir = None
     try:
         exp_id = _experiment_id(client, experiment_name, experiment_id)
@@ -224,8 +259,9 @@ def launch(
             forwarding.__enter__()
         try:
             submitted = _start(client, exp_id, run_name, tags, params, environment, project, command,
-                               log_dir, forwarding)
-            submitted._cleanup += [checkout.close, lambda: shutil.rmtree(log_dir, ignore_errors=True)]
+                               log_dir, forwarding, run_id)
+            submitted._cleanup += [checkout.close, lambda: shutil.rmtree(log_dir, ignore_errors=True),
+                                   lambda: shutil.rmtree(staging, ignore_errors=True)]
             supervisor = threading.Thread(target=submitted._supervise, args=(log_dir,),
                                           name=f"lighttrack-run-{submitted.run_id[:8]}", daemon=True)
             supervisor.start()
@@ -237,6 +273,7 @@ def launch(
         return submitted
     except BaseException:
         checkout.close()
+        shutil.rmtree(staging, ignore_errors=True)
         if log_dir is not None:
             shutil.rmtree(log_dir, ignore_errors=True)
         raise
@@ -244,13 +281,21 @@ def launch(
 
 def _start(client, exp_id: str, run_name: str | None, tags: dict[str, str], params: ResolvedParameters,
            environment: environments.Environment, project: Project, command: str, log_dir: Path,
-           forwarding: SignalForwarding | None) -> SubmittedRun:
-    run = client.create_run(exp_id, tags=tags, run_name=run_name)
+           forwarding: SignalForwarding | None, existing_run_id: str | None = None) -> SubmittedRun:
+    if existing_run_id is not None:
+        from lighttrack.entities import RunTag
+
+        client.update_run(existing_run_id, status=RunStatus.RUNNING, name=run_name)
+        client.log_batch(existing_run_id, tags=[RunTag(k, v) for k, v in tags.items()
+                                                if k != "mlflow.parentRunId"])
+        run = client.get_run(existing_run_id)
+    else:
+        run = client.create_run(exp_id, tags=tags, run_name=run_name)
     run_id = run.info.run_id
     submitted = SubmittedRun(client, run_id, exp_id, command)
     try:
-        if params.all:
-            client.log_batch(run_id, params=[Param(k, v) for k, v in params.all.items()])
+        if params.logged:
+            client.log_batch(run_id, params=[Param(k, v) for k, v in params.logged.items()])
         if forwarding is not None and forwarding.pending is not None:
             raise KeyboardInterrupt
         run_env = {RUN_ID_ENV: run_id, TRACKING_URI_ENV: str(client.path), EXPERIMENT_ID_ENV: exp_id}
@@ -285,12 +330,22 @@ def run(
     *,
     experiment_id: str | None = None,
     tracking_uri: str | os.PathLike[str] | None = None,
+    backend: str | None = "local",
+    backend_config: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    storage_dir: str | None = None,
+    **_: Any,
 ) -> SubmittedRun:
     """Run a project (a folder with an MLproject file, a git URL, ``--version`` of a repo),
     as ``mlflow.projects.run``: returns the ``SubmittedRun``; with ``synchronous=True`` (the
     default) waits and raises ``ExecutionError`` when the command failed or was killed."""
+    if backend not in (None, "local"):
+        raise ProjectError(
+            f"backend {backend!r} is not available: lighttrack runs projects on this machine (backend='local'); "
+            "Databricks and Kubernetes backends need MLflow itself"
+        )
     submitted = launch(uri, entry_point, parameters, env_manager, experiment_name, experiment_id,
-                       run_name, version, synchronous, tracking_uri)
+                       run_name, version, synchronous, tracking_uri, run_id=run_id)
     if synchronous and submitted.get_status() != RunStatus.FINISHED:
         error = ExecutionError(
             f"run {submitted.run_id} {submitted.get_status()} (exit code {submitted.returncode}): "

@@ -104,6 +104,7 @@ def save_model(
         loader_module="mlflow.sklearn" if predict is not None else None, model_path=model_file,
         pyfunc_conf={"predict_fn": pyfunc_predict_fn}, packages=packages, pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements, code=copy_code_paths(folder, code_paths),
+        conda_env=conda_env,
     )
 
 
@@ -132,7 +133,7 @@ def log_model(
 
     return log_flavor_model(
         save_model, artifact_path, name, registered_model_name, sk_model,
-        code_paths=code_paths, serialization_format=serialization_format, signature=signature,
+        conda_env=conda_env, code_paths=code_paths, serialization_format=serialization_format, signature=signature,
         input_example=input_example, pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements, pyfunc_predict_fn=pyfunc_predict_fn,
         metadata=metadata, skops_trusted_types=skops_trusted_types,
@@ -214,3 +215,17 @@ def autolog(*args: Any, **kwargs: Any) -> None:
     from lighttrack.sklearn.autologging import autolog as _autolog
 
     _autolog(*args, **kwargs)
+
+
+def get_default_pip_requirements(include_cloudpickle: bool = False) -> list[str]:
+    """What a saved scikit-learn model lists in requirements.txt by default (installed versions)."""
+    from lighttrack.models.environment import requirements_for
+
+    return requirements_for(["scikit-learn", "numpy", "scipy", "skops"] + (["cloudpickle"] if include_cloudpickle else []))
+
+
+def get_default_conda_env(include_cloudpickle: bool = False) -> dict[str, Any]:
+    """MLflow's ``mlflow.sklearn.get_default_conda_env``: the conda environment of a saved model."""
+    from lighttrack.models.environment import get_default_conda_env as conda_env
+
+    return conda_env(get_default_pip_requirements(include_cloudpickle))

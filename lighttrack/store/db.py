@@ -375,6 +375,10 @@ def _create(path: Path) -> None:
                     ("created_time", str(int(time.time() * 1000))),
                 ],
             )
+            # MLflow's every store starts with experiment "0", Default; code relies on it
+            from lighttrack.store.experiments import create_default
+
+            create_default(conn)
     finally:
         conn.close()
 

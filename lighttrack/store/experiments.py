@@ -54,8 +54,24 @@ def default_experiment_pk(conn: sqlite3.Connection) -> int:
     ).fetchone()
     if row:
         return row[0]
-    uid = get_or_create(conn, DEFAULT_EXPERIMENT_NAME)
-    return experiment_pk(conn, uid)
+    with write_transaction(conn):
+        row = conn.execute(  # again, under the write lock: another process may have made it
+            "SELECT id FROM experiments WHERE name = ? AND lifecycle_stage = 'active'", (DEFAULT_EXPERIMENT_NAME,),
+        ).fetchone()
+        return row[0] if row else create_default(conn)
+
+
+def create_default(conn: sqlite3.Connection) -> int:
+    """Make the Default experiment, with MLflow's id "0" while that id is free (a file whose
+    Default was deleted gets a new one with a fresh id, as before)."""
+    taken = conn.execute("SELECT 1 FROM experiments WHERE uuid = ?", (DEFAULT_EXPERIMENT_ID,)).fetchone()
+    uid = uuid.uuid4().hex if taken else DEFAULT_EXPERIMENT_ID
+    now = now_ms()
+    return conn.execute(
+        "INSERT INTO experiments (uuid, name, artifact_location, creation_time, last_update_time)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (uid, DEFAULT_EXPERIMENT_NAME, f"lighttrack:/experiments/{uid}", now, now),
+    ).lastrowid
 
 
 def get(conn: sqlite3.Connection, experiment_id: str) -> Experiment:
@@ -160,9 +176,15 @@ def set_lifecycle(conn: sqlite3.Connection, experiment_id: str, stage: str) -> N
                     f"cannot restore experiment {name!r}: an active experiment has that name; "
                     "rename one of them first"
                 )
+        now = now_ms()
         conn.execute(
             "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE id = ?",
-            (stage, now_ms(), pk),
+            (stage, now, pk),
+        )
+        # as MLflow's stores: the experiment's runs are deleted with it and restored with it
+        conn.execute(
+            "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ? AND lifecycle_stage != ?",
+            (stage, now if stage == LifecycleStage.DELETED else None, pk, stage),
         )
 
 

@@ -239,12 +239,14 @@ def _chunks(conn: sqlite3.Connection, run_pk: int, key: str) -> list[bytes]:
 def history(conn: sqlite3.Connection, run_pk: int, run_id: str, key: str) -> list[Metric]:
     """Every point of a series in the order it was logged, as Metric entities."""
     out: list[Metric] = []
+    seen: set[tuple] = set()  # MLflow keeps one of identical (step, timestamp, value) points
     for data in _chunks(conn, run_pk, key):
         steps, timestamps, values = _decode(conn, data, run_pk, key)
-        out.extend(
-            Metric(key=key, value=v, timestamp=t, step=s, run_id=run_id)
-            for s, t, v in zip(steps, timestamps, values)
-        )
+        for s, t, v in zip(steps, timestamps, values):
+            point = (s, t, v if v == v else "nan")
+            if point not in seen:
+                seen.add(point)
+                out.append(Metric(key=key, value=v, timestamp=t, step=s, run_id=run_id))
     return out
 
 

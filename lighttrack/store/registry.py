@@ -29,10 +29,11 @@ MODEL_SCOPE = Scope(
         "last_updated_timestamp": Field("m.last_updated_time", "number"),
     },
     {"created": "creation_timestamp", "creation_time": "creation_timestamp",
-     "last_updated_time": "last_updated_timestamp"},
+     "last_updated_time": "last_updated_timestamp", "timestamp": "last_updated_timestamp"},
     {"tags": Keyed("FROM registered_model_tags mt WHERE mt.model_id = m.id AND mt.key = ?",
                    text="mt.value", num=None)},
     default_order="m.name ASC, m.id ASC",
+    tie_order="m.name ASC",
 )
 
 VERSION_SCOPE = Scope(
@@ -53,11 +54,13 @@ VERSION_SCOPE = Scope(
             "string", nullable=True,
         ),
     },
-    {"stage": "current_stage", "version_number": "version", "run": "run_id",
+    {"stage": "current_stage", "version_number": "version", "run": "run_id", "source_path": "source",
      "created": "creation_timestamp", "aliases": "alias"},
     {"tags": Keyed("FROM model_version_tags vt WHERE vt.version_id = v.id AND vt.key = ?",
                    text="vt.value", num=None)},
-    default_order="m.name ASC, v.version DESC, v.id ASC",
+    # MLflow's SQL store: most recently updated first; ties by name, then newest version
+    default_order="v.last_updated_time DESC, m.name ASC, v.version DESC, v.id ASC",
+    tie_order="m.name ASC, v.version DESC",
 )
 
 
@@ -136,8 +139,8 @@ def _versions(conn: sqlite3.Connection, rows: list[tuple]) -> list[ModelVersion]
         aliases[vid].append(alias)
     return [
         ModelVersion(
-            name=name, version=str(version), creation_timestamp=created, last_updated_timestamp=updated,
-            current_stage=stage, source=source, run_id=run_id, description=description,
+            name=name, version=int(version), creation_timestamp=created, last_updated_timestamp=updated,
+            current_stage=stage, source=source, run_id=run_id, description=description or None,
             user_id=user, status=status, tags=tags[vid], aliases=aliases[vid],
         )
         for vid, name, version, created, updated, stage, source, run_id, description, user, status in rows
@@ -148,7 +151,7 @@ def _model(conn: sqlite3.Connection, row: tuple) -> RegisteredModel:
     pk, name, description, created, updated = row
     tags = dict(conn.execute("SELECT key, value FROM registered_model_tags WHERE model_id = ?", (pk,)))
     aliases = {
-        alias: str(version)
+        alias: int(version)
         for alias, version in conn.execute(
             "SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id"
             " WHERE a.model_id = ? ORDER BY a.alias",
@@ -162,7 +165,7 @@ def _model(conn: sqlite3.Connection, row: tuple) -> RegisteredModel:
         (pk,),
     ).fetchall())
     return RegisteredModel(
-        name=name, creation_timestamp=created, last_updated_timestamp=updated, description=description,
+        name=name, creation_timestamp=created, last_updated_timestamp=updated, description=description or None,
         latest_versions=latest, tags=tags, aliases=aliases,
     )
 
@@ -238,8 +241,7 @@ def set_model_tag(conn: sqlite3.Connection, name: str, key: str, value: str) -> 
 def delete_model_tag(conn: sqlite3.Connection, name: str, key: str) -> None:
     with write_transaction(conn):
         pk = _model_row(conn, name)[0]
-        if conn.execute("DELETE FROM registered_model_tags WHERE model_id = ? AND key = ?", (pk, key)).rowcount == 0:
-            raise NotFound(f"registered model {name!r} has no tag {key!r}")
+        conn.execute("DELETE FROM registered_model_tags WHERE model_id = ? AND key = ?", (pk, key))  # absent: no-op, as MLflow
 
 
 def search_models(
@@ -360,8 +362,7 @@ def set_version_tag(conn: sqlite3.Connection, name: str, version: str | int, key
 def delete_version_tag(conn: sqlite3.Connection, name: str, version: str | int, key: str) -> None:
     with write_transaction(conn):
         _, vid = _version_pk(conn, name, version)
-        if conn.execute("DELETE FROM model_version_tags WHERE version_id = ? AND key = ?", (vid, key)).rowcount == 0:
-            raise NotFound(f"version {version} of {name!r} has no tag {key!r}")
+        conn.execute("DELETE FROM model_version_tags WHERE version_id = ? AND key = ?", (vid, key))  # absent: no-op
 
 
 def search_versions(

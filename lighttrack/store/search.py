@@ -87,6 +87,8 @@ class Scope:
     aliases: Mapping[str, str] = field(default_factory=dict)  # as written -> attribute name
     keyed: Mapping[str, Keyed] = field(default_factory=dict)  # entity -> table
     default_order: str = ""
+    #: MLflow's tie-breakers, put after the caller's keys and before ``id_sql``
+    tie_order: str = ""
 
     def resolve(self, key: str) -> str | None:
         lowered = key.lower()
@@ -322,6 +324,9 @@ class _Compiler:
             return [(f"{text} IS NULL", key), (f"{num} IS NULL", key),
                     (f"{num} {direction}", key), (f"{text} {direction}", key)]
         only = text or num
+        if target.nan_is_null:  # as MLflow: numbers, then NaN (stored NULL), then runs without it
+            rank = f"CASE WHEN (SELECT 1 {target.source}) IS NULL THEN 2 WHEN {only} IS NULL THEN 1 ELSE 0 END"
+            return [(rank, key + key), (f"{only} {direction}", key)]
         return [(f"{only} IS NULL", key), (f"{only} {direction}", key)]
 
 
@@ -360,6 +365,8 @@ def compile_order(order_by: Sequence[str] | str | None, scope: Scope) -> tuple[s
             parts.append(sql)
             params.extend(p)
         descending = item.descending
+    if scope.tie_order:
+        parts.append(scope.tie_order)
     parts.append(f"{scope.id_sql} {'DESC' if descending else 'ASC'}")
     return ", ".join(parts), params
 
@@ -384,7 +391,7 @@ def run_scope(status_sql: str = "r.status", status_params: tuple[object, ...] = 
         "run_id": Field("r.uuid", "string"),
         "run_name": Field("r.name", "string"),
         "status": Field(f"({status_sql})", "string", nullable=True, upper=True,
-                        choices=RUN_STATUSES, params=status_params),
+                        params=status_params),  # any text, as MLflow: status != 'blah' matches all
         "user_id": Field("r.user_id", "string"),
         "start_time": Field("r.start_time", "number", nullable=True),
         "end_time": Field("r.end_time", "number", nullable=True),
@@ -395,10 +402,11 @@ def run_scope(status_sql: str = "r.status", status_params: tuple[object, ...] = 
                                "string"),
     }
     aliases = {"id": "run_id", "name": "run_name", "runName": "run_name", "user": "user_id",
-               "created": "start_time"}
+               "created": "start_time", "run name": "run_name"}  # MLflow's `Run name` spellings
     return Scope("runs", "r.id", attributes, aliases,
                  {"metrics": RUN_METRICS, "params": RUN_PARAMS, "tags": RUN_TAGS},
-                 default_order="r.start_time DESC, r.id DESC")
+                 default_order="r.start_time DESC, r.uuid ASC, r.id ASC",
+                 tie_order="r.start_time DESC, r.uuid ASC")  # MLflow's ties: newest first, then run_id
 
 
 def compile_run_filter(text: str | None, *, status_sql: str = "r.status",

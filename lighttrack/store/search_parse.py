@@ -172,7 +172,14 @@ def tokenize(text: str, what: str = "filter") -> list[Token]:
         c = text[i]
         if c in ("'", '"', "`"):
             value, end = _scan_quoted(text, i, c, what)
-            tokens.append(Token("qkey" if c == "`" else "string", value, i, end, text[i:end]))
+            if c == "`" and text[end:end + 1] == "." and str(value).lower() in ENTITY_ALIASES:
+                # MLflow accepts a backticked entity: `metrics`.acc, `tags`.`my tag`
+                m = _WORD.match(text, end + 1)
+                stop = m.end() if m else end + 1
+                tokens.append(Token("word", f"{value}.{m.group() if m else ''}", i, stop, text[i:stop]))
+                end = stop
+            else:
+                tokens.append(Token("qkey" if c == "`" else "string", value, i, end, text[i:end]))
         elif c in _SINGLE:
             tokens.append(Token(c, c, i, i + 1, c))
             end = i + 1

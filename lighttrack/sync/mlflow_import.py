@@ -102,6 +102,11 @@ class _Reader:
         tags["lighttrack.mlflow.experiment_id"] = str(experiment.experiment_id)
         uid = stable_id("experiment", experiment.experiment_id, experiment.name, experiment.creation_time)
         conn = self.staging.conn
+        from lighttrack.store.db import write_transaction
+
+        with write_transaction(conn):  # the new staging file's own empty Default gives way to MLflow's
+            conn.execute("DELETE FROM experiments WHERE name = ? AND uuid != ? AND NOT EXISTS "
+                         "(SELECT 1 FROM runs WHERE runs.experiment_id = experiments.id)", (experiment.name, uid))
         experiment_store.create(conn, experiment.name, None, tags, experiment_id=uid,
                                 creation_time=experiment.creation_time)
         if experiment.lifecycle_stage == "deleted":

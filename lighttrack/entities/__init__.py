@@ -179,13 +179,13 @@ class Stage:
 @dataclass(frozen=True)
 class ModelVersion:
     name: str
-    version: str  # a string, as MLflow returns it ("3")
+    version: int  # an int, as MLflow's SQL store returns it; every API also accepts "3"
     creation_timestamp: int
     last_updated_timestamp: int
     current_stage: str
     source: str
     run_id: str | None
-    description: str = ""
+    description: str | None = None
     user_id: str = ""
     status: str = "READY"
     status_message: str | None = None
@@ -199,10 +199,10 @@ class RegisteredModel:
     name: str
     creation_timestamp: int
     last_updated_timestamp: int
-    description: str = ""
+    description: str | None = None
     latest_versions: list[ModelVersion] = field(default_factory=list)  # newest per stage
     tags: dict[str, str] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)  # alias -> version
+    aliases: dict[str, int] = field(default_factory=dict)  # alias -> version
 
 
 @dataclass(frozen=True)
@@ -218,3 +218,46 @@ class ModelHistoryEvent:
     alias: str | None
     user_id: str
     timestamp: int
+
+
+class SourceType:
+    """Where a run came from (MLflow's numbers; the ``mlflow.source.type`` tag holds the name)."""
+
+    NOTEBOOK, JOB, PROJECT, LOCAL, RECIPE, UNKNOWN = 1, 2, 3, 4, 5, 1000
+    _NAMES = {1: "NOTEBOOK", 2: "JOB", 3: "PROJECT", 4: "LOCAL", 5: "RECIPE", 1000: "UNKNOWN"}
+
+    @staticmethod
+    def to_string(value: int) -> str:
+        try:
+            return SourceType._NAMES[value]
+        except KeyError:
+            raise ValueError(f"source type must be one of {sorted(SourceType._NAMES)}, not {value!r}") from None
+
+    @staticmethod
+    def from_string(text: str) -> int:
+        for number, name in SourceType._NAMES.items():
+            if name == str(text).upper():
+                return number
+        raise ValueError(f"source type must be one of {', '.join(SourceType._NAMES.values())}, not {text!r}")
+
+
+@dataclass(frozen=True)
+class InputTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    dataset: Dataset
+    tags: list[InputTag] = field(default_factory=list)
