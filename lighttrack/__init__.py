@@ -26,6 +26,12 @@ _EXPORTS: dict[str, str] = {
             "get_run", "delete_run", "search_runs", "flush",
         )
     },
+    **{
+        name: "lighttrack.system_metrics"
+        for name in ("enable_system_metrics_logging", "disable_system_metrics_logging",
+                     "set_system_metrics_sampling_interval", "set_system_metrics_samples_before_logging",
+                     "set_system_metrics_node_id")
+    },
     "register_model": "lighttrack.models.logged",
     "run": "lighttrack.projects.running",
     "autolog": "lighttrack.autologging",
@@ -45,7 +51,8 @@ _EXPORTS: dict[str, str] = {
 
 # submodules reachable as attributes, like mlflow.sklearn / mlflow.pyfunc / mlflow.entities
 _SUBMODULES = {"entities", "client", "errors", "tracking", "store", "sklearn", "pyfunc", "models", "projects",
-               "sklearn_autolog", "pytorch", "onnx", "xgboost", "lightgbm", "statsmodels", "keras", "tensorflow"}
+               "sklearn_autolog", "pytorch", "onnx", "xgboost", "lightgbm", "statsmodels", "keras", "tensorflow",
+               "system_metrics"}
 
 __all__ = sorted(_EXPORTS)
 

@@ -55,6 +55,7 @@ class ActiveRun:
         self.run_id = run_id
         self._client = client
         self._writer = client.store.writer
+        self._system_metrics = None  # the sampler thread, when system metrics are logged
 
     @property
     def _run(self) -> Run:
@@ -170,6 +171,10 @@ def start_run(
             f"run {stack[-1].run_id} is already active: end it with end_run() first, or start "
             "a child run with start_run(nested=True)"
         )
+    from lighttrack import system_metrics
+
+    # Checked before the run exists: a missing psutil is an error with nothing written.
+    sampler = system_metrics.prepare() if system_metrics.wanted(log_system_metrics) else None
     client = _client()
     resume_id = run_id or (os.environ.get(RUN_ID_ENV) if not stack else None)
     if resume_id:
@@ -200,6 +205,8 @@ def start_run(
             all_tags["mlflow.note.content"] = description
         run = client.create_run(_resolve_experiment_id(experiment_id), tags=all_tags, run_name=run_name)
         active = ActiveRun(run.info.run_id, client)
+    if sampler is not None:
+        active._system_metrics = system_metrics.start_for_run(active.run_id, active._writer.add, sampler)
     stack.append(active)
     _all_active[active.run_id] = active
     _install_exit_hooks()
@@ -213,10 +220,17 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
     if not stack:
         return
     active = stack[-1]
+    _stop_system_metrics(active)
     active._client.set_terminated(active.run_id, status)
     stack.pop()
     _all_active.pop(active.run_id, None)
     _last_active_run_id = active.run_id
+
+
+def _stop_system_metrics(active: ActiveRun) -> None:
+    monitor, active._system_metrics = active._system_metrics, None
+    if monitor is not None:
+        monitor.stop()  # its last points go into the buffer that set_terminated flushes
 
 
 def active_run() -> ActiveRun | None:
@@ -456,6 +470,7 @@ def _at_exit() -> None:
     status = RunStatus.FAILED if _crashed else RunStatus.FINISHED
     for active in reversed(list(_all_active.values())):
         try:
+            _stop_system_metrics(active)
             active._client.set_terminated(active.run_id, status)
         except Exception as exc:  # exiting anyway; say what was lost
             print(f"lighttrack: could not end run {active.run_id}: {exc}", file=sys.stderr)
