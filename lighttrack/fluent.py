@@ -35,7 +35,10 @@ def _client() -> LighttrackClient:
     path = config.resolve_path()
     client = _clients.get(path)
     if client is None:
-        client = _clients[path] = LighttrackClient(path)
+        from lighttrack.store.shards import writer_path
+
+        # On a network filesystem this process logs into its own shard (store/shards.py).
+        client = _clients[path] = LighttrackClient(writer_path(path))
     return client
 
 

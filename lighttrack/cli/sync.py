@@ -42,16 +42,58 @@ def _summary(report: MergeReport, verb: str) -> None:
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("source", type=click.Path(dir_okay=False), required=False)
 @click.option("--into", "target", type=click.Path(dir_okay=False), help="Merge into this file (default: --db).")
+@click.option("--shards", "fold_shards", is_flag=True,
+              help="Instead of SOURCE, fold this file's shards (NAME.db.shards/) into it.")
 @click.pass_context
-def merge(ctx, source: str, target: str | None) -> None:
+def merge(ctx, source: str | None, target: str | None, fold_shards: bool) -> None:
     """Add SOURCE's experiments, runs, artifacts and registry to this file (SOURCE is only read)."""
     from lighttrack import sync
+
+    if fold_shards == (source is not None):
+        raise click.UsageError("give either SOURCE or --shards")
+    if fold_shards:
+        _fold_once(target or (ctx.obj or {}).get("tracking_uri"), echo_nothing=True)
+        return
 
     with progress_bar("merging") as update:
         report = sync.merge(source, target or (ctx.obj or {}).get("tracking_uri"), progress=update)
     _summary(report, "merged")
+
+
+def _fold_once(uri: str | None, echo_nothing: bool) -> None:
+    from lighttrack.config import resolve_path
+    from lighttrack.store.shards import fold_path
+
+    path = resolve_path(uri)
+    with progress_bar("folding shards") as update:
+        report = fold_path(path, progress=update)
+    if report.busy:
+        click.echo("another process is folding these shards right now; try again in a moment")
+    elif report.changed or report.shards_live or echo_nothing:
+        click.echo(
+            f"folded {report.shards_folded} finished shard(s) into {path.name} and {report.shards_live} live one(s) "
+            f"as a snapshot: {report.runs_added} run(s) added, {report.runs_replaced} updated, "
+            f"{report.metric_points:,} metric points in {report.seconds:.2f}s", nl=True,
+        )
+    for note in report.notes:
+        click.echo(f"  note: {note}")
+
+
+@click.command("watch-shards")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds between folds.")
+@click.pass_context
+def watch_shards(ctx, interval: float) -> None:
+    """Keep folding this file's shards (NAME.db.shards/) into it until Ctrl-C."""
+    import time
+
+    uri = (ctx.obj or {}).get("tracking_uri")
+    click.echo(f"folding shards every {interval:g}s; Ctrl-C stops", err=True)
+    while True:
+        _fold_once(uri, echo_nothing=False)
+        time.sleep(interval)
 
 
 @click.command()
