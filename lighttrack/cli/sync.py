@@ -137,20 +137,67 @@ def import_mlflow(ctx, source: str) -> None:
     _summary(report, f"imported from {source}")
 
 
+@contextmanager
+def rate_bar(description: str, unit: str = "runs"):
+    """A progress bar fed by (phase, done, total, points=...) with runs/s and points/s; on
+    stderr, and off when stderr is not a terminal (pipes and CI get only the summary)."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rates]}"), TimeElapsedColumn(),
+                  transient=True, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task(description, total=None, rates="")
+
+        def update(phase: str, done: int, total: int, points: int = 0) -> None:
+            seconds = max(time.perf_counter() - started, 1e-9)
+            bar.update(task, description=f"{description}: {phase}", completed=done, total=total or None,
+                       rates=f"{done / seconds:,.1f} {unit}/s, {points / seconds:,.0f} points/s")
+
+        yield update
+
+
+def _push_line(uri: str, r) -> str:
+    recovered = f", {r.runs_recovered} found again after an interrupted push" if r.runs_recovered else ""
+    rate = f" ({r.runs_created / r.seconds:,.1f} new runs/s)" if r.seconds and r.runs_created else ""
+    return (
+        f"pushed to {uri}: {r.runs_created} new run(s), {r.runs_updated} updated, {r.runs_unchanged} unchanged"
+        f"{recovered}; {r.metric_points:,} metric points, {r.artifacts} artifact file(s); {r.models_created} model(s), "
+        f"{r.versions_created} version(s), {r.stage_changes} stage and {r.alias_changes} alias change(s) "
+        f"in {r.seconds:.2f}s{rate}"
+    )
+
+
 @click.command("push-mlflow")
 @click.argument("uri")
 @click.option("--experiment", "-x", "experiments", multiple=True, help="Only this experiment (name or id; repeatable).")
 @click.option("--filter", "filter_string", default="", help="Only runs matching this search filter.")
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Runs sent at once (each its own connection).")
+@click.option("--watch", is_flag=True, help="Keep pushing new points and runs as they are logged, until Ctrl-C.")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="With --watch: seconds between pushes.")
 @click.pass_context
-def push_mlflow(ctx, uri: str, experiments, filter_string: str) -> None:
+def push_mlflow(ctx, uri: str, experiments, filter_string: str, workers: int, watch: bool, interval: float) -> None:
     """Send runs, artifacts, models and the registry to the MLflow tracking server at URI."""
     from lighttrack.sync.mlflow_push import push_mlflow as run_push
+    from lighttrack.sync.mlflow_push import watch_mlflow
 
-    with progress_bar("pushing") as update:
-        r = run_push(uri, (ctx.obj or {}).get("tracking_uri"), list(experiments) or None, filter_string, update)
-    click.echo(
-        f"pushed to {uri}: {r.runs_created} new run(s), {r.runs_updated} updated, {r.runs_unchanged} unchanged; "
-        f"{r.metric_points:,} metric points, {r.artifacts} artifact file(s); {r.models_created} model(s), "
-        f"{r.versions_created} version(s), {r.stage_changes} stage and {r.alias_changes} alias change(s) "
-        f"in {r.seconds:.2f}s"
-    )
+    source = (ctx.obj or {}).get("tracking_uri")
+    if watch:
+        def on_round(report, error) -> None:
+            if error is not None:
+                click.echo(f"server not reachable, retrying in {interval:g}s: {error}", err=True)
+            elif report.runs_created or report.runs_updated or report.runs_recovered:
+                click.echo(_push_line(uri, report))
+
+        click.echo(f"pushing to {uri} every {interval:g}s; Ctrl-C stops", err=True)
+        watch_mlflow(uri, source, list(experiments) or None, filter_string, interval, on_round, workers=workers)
+        return
+    with rate_bar("pushing") as update:
+        r = run_push(uri, source, list(experiments) or None, filter_string, update, workers=workers)
+    click.echo(_push_line(uri, r))
