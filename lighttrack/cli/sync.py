@@ -26,6 +26,30 @@ def progress_bar(description: str):
         yield update
 
 
+@contextmanager
+def rate_bar(description: str, unit: str = "runs"):
+    """A progress bar fed by (phase, done, total, points=...) with runs/s and points/s; on
+    stderr, and off when stderr is not a terminal (pipes and CI get only the summary)."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rates]}"), TimeElapsedColumn(),
+                  transient=True, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task(description, total=None, rates="")
+
+        def update(phase: str, done: int, total: int, points: int = 0) -> None:
+            seconds = max(time.perf_counter() - started, 1e-9)
+            bar.update(task, description=f"{description}: {phase}", completed=done, total=total or None,
+                       rates=f"{done / seconds:,.1f} {unit}/s, {points / seconds:,.0f} points/s")
+
+        yield update
+
+
 def _summary(report: MergeReport, verb: str) -> None:
     click.echo(
         f"{verb}: {report.runs_added} run(s) added, {report.runs_replaced} replaced, {report.runs_kept} kept, "
@@ -127,38 +151,16 @@ def backup(ctx, output: str) -> None:
 
 @click.command("import-mlflow")
 @click.argument("source")
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Runs read at once.")
 @click.pass_context
-def import_mlflow(ctx, source: str) -> None:
+def import_mlflow(ctx, source: str, workers: int) -> None:
     """Read an MLflow store (http://server, sqlite:///mlflow.db or an mlruns/ folder) into this file."""
     from lighttrack.sync.mlflow_import import import_mlflow as run_import
 
-    with progress_bar("importing") as update:
-        report = run_import(source, (ctx.obj or {}).get("tracking_uri"), progress=update)
+    with rate_bar("importing") as update:
+        report = run_import(source, (ctx.obj or {}).get("tracking_uri"), progress=update, workers=workers)
     _summary(report, f"imported from {source}")
-
-
-@contextmanager
-def rate_bar(description: str, unit: str = "runs"):
-    """A progress bar fed by (phase, done, total, points=...) with runs/s and points/s; on
-    stderr, and off when stderr is not a terminal (pipes and CI get only the summary)."""
-    import time
-
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    started = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rates]}"), TimeElapsedColumn(),
-                  transient=True, console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task(description, total=None, rates="")
-
-        def update(phase: str, done: int, total: int, points: int = 0) -> None:
-            seconds = max(time.perf_counter() - started, 1e-9)
-            bar.update(task, description=f"{description}: {phase}", completed=done, total=total or None,
-                       rates=f"{done / seconds:,.1f} {unit}/s, {points / seconds:,.0f} points/s")
-
-        yield update
 
 
 def _push_line(uri: str, r) -> str:
