@@ -181,7 +181,7 @@ def start_run(
     client = _client()
     resume_id = run_id or (os.environ.get(RUN_ID_ENV) if not stack else None)
     if resume_id:
-        run = client.get_run(resume_id)
+        run = _get_or_adopt(client, resume_id)
         if run.info.lifecycle_stage != "active":
             raise InvalidState(f"run {resume_id} is deleted: restore it before resuming it")
         if experiment_id is not None and str(experiment_id) != run.info.experiment_id:
@@ -214,6 +214,18 @@ def start_run(
     _all_active[active.run_id] = active
     _install_exit_hooks()
     return active
+
+
+def _get_or_adopt(client: LighttrackClient, run_id: str) -> Run:
+    """The run to resume; in shard mode it may live in the main file: copy it into our shard."""
+    try:
+        return client.get_run(run_id)
+    except NotFound:
+        from lighttrack.store import shards
+
+        if not shards.is_shard(client.path) or not shards.adopt_run(client.store.conn, client.path, run_id):
+            raise
+        return client.get_run(run_id)
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from lighttrack import LighttrackClient
+from lighttrack import LighttrackClient, Param
 from lighttrack.errors import InvalidArgument
 from lighttrack.store import close_all, shards
 
@@ -245,3 +245,23 @@ def test_readers_see_a_running_shard_before_it_is_folded(tmp_path, monkeypatch):
         if writer.poll() is None:
             writer.kill()
             writer.wait()
+
+
+def test_a_run_created_in_the_main_file_is_resumed_in_a_shard(tmp_path):
+    """``lighttrack run`` creates the run, then the child resumes it by LIGHTTRACK_RUN_ID."""
+    main = tmp_path / "team.db"
+    parent = LighttrackClient(str(main))
+    run_id = parent.create_run(parent.create_experiment("projects"), run_name="from-cli").info.run_id
+    parent.log_batch(run_id, params=[Param("alpha", "0.5")])
+    close_all()
+    child = subprocess.run(
+        [sys.executable, "-c", "import lighttrack, sys\nlighttrack.set_tracking_uri(sys.argv[1])\n"
+         "with lighttrack.start_run():\n    lighttrack.log_metric('rmse', 0.25)\n", str(main)],
+        env=_env(LIGHTTRACK_RUN_ID=run_id), capture_output=True, text=True)
+    assert child.returncode == 0, child.stderr
+    shards.fold_path(main)
+    close_all()
+    run = LighttrackClient(str(main)).get_run(run_id)
+    assert run.info.status == "FINISHED" and run.data.metrics == {"rmse": 0.25}
+    assert run.data.params == {"alpha": "0.5"}
+    assert len(LighttrackClient(str(main)).search_runs(None, "", max_results=None)) == 1

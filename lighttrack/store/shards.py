@@ -146,6 +146,31 @@ def writer_path(main: Path) -> Path:
         return shard
 
 
+def main_of(shard: Path) -> Path:
+    """The main file a shard belongs to (``NAME.db.shards/x.db`` -> ``NAME.db``)."""
+    return shard.parent.with_name(shard.parent.name[: -len(SUFFIX)])
+
+
+def adopt_run(shard_conn: sqlite3.Connection, shard: Path, run_id: str) -> bool:
+    """Copy a run that lives in the main file (or another shard) into this process's shard, so
+    it can be resumed here (``LIGHTTRACK_RUN_ID`` from ``lighttrack run``, ``start_run(run_id=)``).
+    When folded back, the shard's copy is the later one and replaces it. False: not found."""
+    from lighttrack.store.merge import merge
+
+    main = main_of(shard)
+    for source in [main, *pending(main)]:
+        if source == shard or not source.exists():
+            continue
+        try:
+            found = merge(shard_conn, shard, source, run_ids=[run_id], registry="none")
+        except Exception as exc:  # a damaged or half-written neighbour: look further
+            log.debug("lighttrack: could not read %s: %s", source, exc)
+            continue
+        if found.runs_added or found.runs_unchanged or found.runs_replaced or found.runs_kept:
+            return True
+    return False
+
+
 def _safe(host: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in host) or "host"
 
