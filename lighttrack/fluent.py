@@ -209,7 +209,10 @@ def start_run(
         run = client.create_run(_resolve_experiment_id(experiment_id), tags=all_tags, run_name=run_name)
         active = ActiveRun(run.info.run_id, client)
     if sampler is not None:
-        active._system_metrics = system_metrics.start_for_run(active.run_id, active._writer.add, sampler)
+        # A resumed run's system metrics go on from its last step, as MLflow's do.
+        first = 1 + max((m.step for m in client.get_metric_summaries(active.run_id) if m.key.startswith("system/")),
+                        default=-1) if resume_id else 0
+        active._system_metrics = system_metrics.start_for_run(active.run_id, active._writer.add, sampler, first)
     stack.append(active)
     _all_active[active.run_id] = active
     _install_exit_hooks()

@@ -177,3 +177,14 @@ def test_gpu_readings_use_the_real_index(monkeypatch):
         "gpu_3_utilization_percentage": 30.0, "gpu_3_power_usage_watts": 150.0,
         "gpu_3_power_usage_percentage": 50.0,
     }
+
+
+def test_a_resumed_run_goes_on_from_its_last_system_step():
+    lighttrack.set_system_metrics_sampling_interval(0.05)
+    with lighttrack.start_run(log_system_metrics=True) as run:
+        pass
+    with lighttrack.start_run(run_id=run.info.run_id, log_system_metrics=True):
+        pass
+    history = lighttrack.LighttrackClient().get_metric_history(run.info.run_id, "system/cpu_utilization_percentage")
+    steps = [m.step for m in history]
+    assert steps == sorted(steps) and len(steps) == len(set(steps)) >= 2
