@@ -292,3 +292,21 @@ def test_watch_streams_and_survives_the_server_going_away(tmp_path):
                 proc.kill()
                 proc.wait()
         server.stop()
+
+
+# ------------------------------------------------------------------------- progress bar
+def test_the_progress_bar_shows_rates_on_a_terminal_and_nothing_otherwise(monkeypatch, capsys):
+    from lighttrack.cli.sync import rate_bar
+
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "dumb")
+    with rate_bar("pushing") as update:
+        update("runs", 5, 10, points=500)
+    assert capsys.readouterr().err == ""  # not a terminal: quiet
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich treats this as a terminal
+    monkeypatch.setenv("TERM", "xterm-256color")
+    with rate_bar("pushing") as update:
+        update("runs", 5, 10, points=500)
+        update("runs", 10, 10, points=1000)
+    err = capsys.readouterr().err
+    assert "runs/s" in err and "points/s" in err and "10/10" in err
