@@ -265,3 +265,10 @@ def test_a_run_created_in_the_main_file_is_resumed_in_a_shard(tmp_path):
     assert run.info.status == "FINISHED" and run.data.metrics == {"rmse": 0.25}
     assert run.data.params == {"alpha": "0.5"}
     assert len(LighttrackClient(str(main)).search_runs(None, "", max_results=None)) == 1
+
+
+def test_statfs_names_this_machines_filesystems():
+    """The fallback for hidden /proc: statfs(2) on a tmpfs-or-disk path is not a network one."""
+    fstype = shards.statfs_type(Path("/tmp"))
+    assert fstype is not None and fstype not in shards.NETWORK_FILESYSTEMS
+    assert shards.STATFS_MAGIC[0x6969] in shards.NETWORK_FILESYSTEMS  # NFS by its magic number

@@ -26,6 +26,7 @@ import logging
 import os
 import socket
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -41,7 +42,7 @@ SUFFIX = ".shards"
 NETWORK_FILESYSTEMS = frozenset({
     "nfs", "nfs4", "lustre", "gpfs", "cifs", "smb3", "smbfs", "ceph", "fuse.ceph", "fuse.cephfs",
     "fuse.sshfs", "sshfs", "glusterfs", "fuse.glusterfs", "beegfs", "afs", "panfs", "wekafs", "9p",
-    "fuse.s3fs", "fuse.rclone", "davfs", "fuse.davfs2", "ncpfs", "orangefs", "pvfs2",
+    "fuse.s3fs", "fuse.rclone", "davfs", "fuse.davfs2", "ncpfs", "orangefs", "pvfs2", "ibrix",
 })
 #: How often the client's live-refresh hook may fold live shards (a TUI polls often).
 REFRESH_SECONDS = 2.0
@@ -66,13 +67,38 @@ def mounts(text: str) -> list[tuple[str, str]]:
     return out
 
 
+#: statfs(2) magic numbers of network filesystems, for when /proc/self/mountinfo is hidden.
+STATFS_MAGIC = {0x6969: "nfs", 0x517B: "smbfs", 0xFF534D42: "cifs", 0xFE534D42: "smb3", 0x0BD00BD0: "lustre",
+                0x47504653: "gpfs", 0x00C36400: "ceph", 0x013111A8: "ibrix", 0x5346414F: "afs"}
+
+
+def statfs_type(path: Path) -> str | None:
+    """The filesystem under ``path`` by statfs(2)'s magic number (Linux), or None."""
+    import ctypes
+    import ctypes.util
+
+    target = Path(os.path.realpath(path))
+    while not target.exists() and target != target.parent:
+        target = target.parent
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        buffer = ctypes.create_string_buffer(256)  # struct statfs: f_type is its first word
+        if libc.statfs(str(target).encode(), buffer) != 0:
+            return None
+    except (OSError, AttributeError):
+        return None
+    magic = int.from_bytes(buffer.raw[:ctypes.sizeof(ctypes.c_long)], sys.byteorder) & 0xFFFFFFFF
+    return STATFS_MAGIC.get(magic, f"{magic:#x}")
+
+
 def filesystem_type(path: Path, mountinfo: str | None = None) -> str | None:
-    """The filesystem type of the mount that holds ``path``, from a mountinfo text."""
+    """The filesystem type of the mount that holds ``path``: from mountinfo (the mount in force
+    for a path), else from statfs(2) when /proc is not readable."""
     if mountinfo is None:
         try:
             mountinfo = Path(MOUNTINFO).read_text()
-        except OSError:  # not Linux, or /proc hidden: no detection, the switch still works
-            return None
+        except OSError:  # /proc hidden (some sandboxes): ask the kernel about the path itself
+            return statfs_type(path)
     text = os.path.realpath(path)  # symlinks resolved as far as they exist
     best: tuple[int, str] | None = None
     for point, fstype in mounts(mountinfo):  # the last, longest match is the mount in force
