@@ -211,6 +211,9 @@ print("ready", run.info.run_id, flush=True)
 sys.stdin.readline()
 for s in range(10, 20):
     lighttrack.log_metric("loss", float(s), step=s)
+lighttrack.flush()
+print("more", flush=True)
+sys.stdin.readline()
 lighttrack.end_run()
 print("done", flush=True)
 """
@@ -232,6 +235,17 @@ def test_readers_see_a_running_shard_before_it_is_folded(tmp_path, monkeypatch):
         assert len(client.get_metric_history(run_id, "loss")) == 10
         assert list(shards.folder(main).glob("*.db"))  # still a shard: its writer is alive
         writer.stdin.write("go\n")
+        writer.stdin.flush()
+        assert writer.stdout.readline().strip() == "more"
+
+        def grown() -> bool:  # still running: the reader follows it, refresh after refresh
+            shards._last_refresh.clear()
+            client.data_version()
+            return len(client.get_metric_history(run_id, "loss")) == 20
+
+        _wait_for(grown, "the live shard's new points to reach the reader")
+        assert client.get_run(run_id).info.status == "RUNNING"
+        writer.stdin.write("end\n")
         writer.stdin.flush()
         assert writer.stdout.readline().strip() == "done"
         assert writer.wait(timeout=60) == 0

@@ -169,6 +169,12 @@ def writer_path(main: Path) -> Path:
         fd = os.open(str(shard) + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.lockf(fd, fcntl.LOCK_EX)
         _own[main] = (shard, fd)
+        # A live shard's run replaces the main file's copy when its heartbeat is newer (the
+        # merge's rule): stamp it as often as readers refresh, so they follow within seconds.
+        # One UPDATE a couple of seconds in a file nobody else writes costs nothing.
+        from lighttrack.store import writer
+
+        writer.HEARTBEAT_SECONDS = min(writer.HEARTBEAT_SECONDS, REFRESH_SECONDS)
         return shard
 
 
