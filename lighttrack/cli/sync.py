@@ -87,15 +87,16 @@ def merge(ctx, source: str | None, target: str | None, fold_shards: bool) -> Non
 
 
 def _fold_once(uri: str | None, echo_nothing: bool) -> None:
+    """One fold. ``echo_nothing`` (merge --shards): wait for any other folder, always report."""
     from lighttrack.config import resolve_path
     from lighttrack.store.shards import fold_path
 
     path = resolve_path(uri)
     with progress_bar("folding shards") as update:
-        report = fold_path(path, progress=update)
+        report = fold_path(path, progress=update, wait=echo_nothing)
     if report.busy:
-        click.echo("another process is folding these shards right now; try again in a moment")
-    elif report.changed or report.shards_live or echo_nothing:
+        return  # watching: another process is folding right now; the next round will see
+    if report.changed or report.shards_live or echo_nothing:
         click.echo(
             f"folded {report.shards_folded} finished shard(s) into {path.name} and {report.shards_live} live one(s) "
             f"as a snapshot: {report.runs_added} run(s) added, {report.runs_replaced} updated, "

@@ -256,9 +256,10 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def fold_path(main: Path, include_live: bool = True, progress=None) -> FoldReport:
+def fold_path(main: Path, include_live: bool = True, progress=None, wait: bool = False) -> FoldReport:
     """Fold every shard of ``main`` into it (see the module docstring); safe to run anywhere,
-    any number of times, by any number of processes at once."""
+    any number of times, by any number of processes at once. Another process folding: with
+    ``wait``, wait for it and fold what is left; else return at once (``report.busy``)."""
     from lighttrack.errors import FileError
     from lighttrack.store.db import open_database
     from lighttrack.store.merge import merge
@@ -271,7 +272,7 @@ def fold_path(main: Path, include_live: bool = True, progress=None) -> FoldRepor
     lock_fd = os.open(str(shards / ".fold.lock"), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
-            fcntl.lockf(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(lock_fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             report.busy = True
             return report
