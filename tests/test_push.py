@@ -295,18 +295,20 @@ def test_watch_streams_and_survives_the_server_going_away(tmp_path):
 
 
 # ------------------------------------------------------------------------- progress bar
-def test_the_progress_bar_shows_rates_on_a_terminal_and_nothing_otherwise(monkeypatch, capsys):
+def test_the_progress_bar_shows_rates_on_a_terminal_and_nothing_otherwise():
+    import io
+
+    from rich.console import Console
+
     from lighttrack.cli.sync import rate_bar
 
-    monkeypatch.delenv("FORCE_COLOR", raising=False)
-    monkeypatch.setenv("TERM", "dumb")
-    with rate_bar("pushing") as update:
+    piped = io.StringIO()
+    with rate_bar("pushing", console=Console(file=piped)) as update:  # not a terminal: quiet
         update("runs", 5, 10, points=500)
-    assert capsys.readouterr().err == ""  # not a terminal: quiet
-    monkeypatch.setenv("FORCE_COLOR", "1")  # rich treats this as a terminal
-    monkeypatch.setenv("TERM", "xterm-256color")
-    with rate_bar("pushing") as update:
+    assert piped.getvalue() == ""
+    terminal = io.StringIO()
+    with rate_bar("pushing", console=Console(file=terminal, force_terminal=True, width=120)) as update:
         update("runs", 5, 10, points=500)
         update("runs", 10, 10, points=1000)
-    err = capsys.readouterr().err
-    assert "runs/s" in err and "points/s" in err and "10/10" in err
+    shown = terminal.getvalue()
+    assert "runs/s" in shown and "points/s" in shown and "10/10" in shown

@@ -27,7 +27,7 @@ def progress_bar(description: str):
 
 
 @contextmanager
-def rate_bar(description: str, unit: str = "runs"):
+def rate_bar(description: str, unit: str = "runs", console=None):
     """A progress bar fed by (phase, done, total, points=...) with runs/s and points/s; on
     stderr, and off when stderr is not a terminal (pipes and CI get only the summary)."""
     import time
@@ -35,7 +35,7 @@ def rate_bar(description: str, unit: str = "runs"):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
+    console = console or Console(stderr=True)
     started = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rates]}"), TimeElapsedColumn(),
