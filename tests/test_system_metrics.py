@@ -18,10 +18,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(autouse=True)
 def _clean_switches(monkeypatch):
-    for name in (*system_metrics.MLFLOW_NAMES, *system_metrics.MLFLOW_NAMES.values()):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS"):
-        monkeypatch.delenv(name, raising=False)
+    """The setters write os.environ themselves (as MLflow's do): put every switch back after
+    each test, so no other test's runs start sampling."""
+    names = (*system_metrics.MLFLOW_NAMES, *system_metrics.MLFLOW_NAMES.values(),
+             "CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS")
+    saved = {name: os.environ.get(name) for name in names}
+    for name in names:
+        os.environ.pop(name, None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _system_keys(run_id: str) -> set[str]:
