@@ -51,7 +51,7 @@ class SystemMetricsPanel(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield KeyTable(id="system-table")
+        yield KeyTable(id="system-table", openable=False)
         yield MetricChart(id="system-chart", empty_text="no system metrics: start_run(log_system_metrics=True)")
 
     def fill(self, summaries: list[MetricSummary]) -> list[str]:
