@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 
-from harness import Row, Timer, workload
+from harness import REPO_ROOT, Row, Timer, workload
 
 RUNS = 1000
 STEPS = 100
@@ -122,3 +122,73 @@ class _server:
         self.proc.terminate()
         self.proc.wait(timeout=30)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# ------------------------------------------------------------------- issue 13: the team path
+TEAM_RUNS = 200
+
+
+def _team_file(ctx, path, runs: int) -> None:
+    """The issue's file: runs of 10 params, 5 tags and 100 points."""
+    from lighttrack import LighttrackClient, Metric, Param, RunTag
+    from lighttrack.store import close_all
+
+    client = LighttrackClient(str(path))
+    exp = client.create_experiment("team-bench")
+    now = time.time_ns() // 1_000_000
+    for i in range(runs):
+        run_id = client.create_run(exp, start_time=now + i, run_name=f"run-{i:05d}").info.run_id
+        client.log_batch(run_id, params=[Param(f"p{j}", str(i * j)) for j in range(10)],
+                         tags=[RunTag(f"t{j}", f"v{i % 7}") for j in range(5)],
+                         metrics=[Metric("loss", 1.0 / (s + 1), now + s, s) for s in range(100)])
+        client.set_terminated(run_id)
+    close_all()
+
+
+@workload("push_team", title="push-mlflow vs the server's own ceiling (200 runs x 10 params, 5 tags, 100 points)",
+          order=98, repeat=1, rows=[
+    Row("pg_ceiling", "plain 8-thread client, Postgres-backed server", "runs/s", better="higher"),
+    Row("pg_push", "push-mlflow, Postgres-backed server", "runs/s", better="higher"),
+    Row("pg_ratio", "  push / ceiling (Postgres)", "%", budget=80, better="higher"),
+    Row("sqlite_ceiling", "plain 8-thread client, SQLite-backed server", "runs/s", better="higher"),
+    Row("sqlite_push", "push-mlflow, SQLite-backed server", "runs/s", better="higher"),
+    Row("sqlite_ratio", "  push / ceiling (SQLite)", "%", budget=80, better="higher"),
+])
+def push_team(ctx):
+    if importlib.util.find_spec("mlflow") is None:
+        ctx.skip("mlflow not installed: pip install 'lighttrack[mlflow]'")
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    from mlflow_servers import MlflowServer, Postgres, plain_client_ceiling, postgres_bin
+
+    from lighttrack.store import close_all
+    from lighttrack.sync.mlflow_push import push_mlflow
+
+    runs = ctx.size(TEAM_RUNS, 60)
+    for name in ("pg", "sqlite"):
+        if name == "pg" and postgres_bin() is None:
+            ctx.note("pg_push", "PostgreSQL not installed (apt-get install postgresql)")
+            continue
+        pg = Postgres() if name == "pg" else None
+        server = None
+        try:
+            server = MlflowServer(pg.start() if pg else None, workers=2)
+            uri = server.start()
+            plain_client_ceiling(uri, 10)  # warm the server's workers and connection pools
+            for _ in range(ctx.repeat):
+                before = plain_client_ceiling(uri, runs)
+                source = ctx.tempdir() / "team.db"
+                _team_file(ctx, source, runs)
+                report = push_mlflow(uri, source=str(source))
+                after = plain_client_ceiling(uri, runs)
+                ceiling = (before + after) / 2  # measured around the push: the same server state
+                ctx.record(f"{name}_ceiling", ceiling)
+                ctx.record(f"{name}_push", report.runs_created / report.seconds)
+                ctx.record(f"{name}_ratio", report.runs_created / report.seconds / ceiling * 100)
+                ctx.note(f"{name}_push", f"{report.requests / max(report.runs_created, 1):.1f} requests a run")
+                close_all()
+                ctx.drop(source.parent)
+        finally:
+            if server is not None:
+                server.stop()
+            if pg is not None:
+                pg.stop()

@@ -33,6 +33,12 @@ _EXPORTS: dict[str, str] = {
     },
     "set_registry_uri": "lighttrack.config",
     "get_registry_uri": "lighttrack.config",
+    **{
+        name: "lighttrack.system_metrics"
+        for name in ("enable_system_metrics_logging", "disable_system_metrics_logging",
+                     "set_system_metrics_sampling_interval", "set_system_metrics_samples_before_logging",
+                     "set_system_metrics_node_id")
+    },
     "register_model": "lighttrack.models.logged",
     "run": "lighttrack.projects.running",
     "autolog": "lighttrack.autologging",
@@ -53,7 +59,8 @@ _EXPORTS: dict[str, str] = {
 # submodules reachable as attributes, like mlflow.sklearn / mlflow.pyfunc / mlflow.entities
 _SUBMODULES = {"entities", "client", "errors", "tracking", "store", "sklearn", "pyfunc", "models", "projects",
                "sklearn_autolog", "pytorch", "onnx", "xgboost", "lightgbm", "statsmodels", "keras", "tensorflow",
-               "exceptions", "artifacts", "types"}
+               "exceptions", "artifacts", "types",
+               "system_metrics"}
 
 __all__ = sorted(_EXPORTS)
 

@@ -208,6 +208,9 @@ class LighttrackClient(RegistryMixin):
     def data_version(self) -> int:
         """A number that changes whenever another connection or process commits to the file
         (SQLite's ``PRAGMA data_version``, per thread): poll it to refresh views live."""
+        from lighttrack.store.shards import refresh
+
+        refresh(self.path)  # shard mode: fold live shards in, so a live view sees them
         return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     # ------------------------------------------------------------ params, tags, metrics

@@ -34,7 +34,10 @@ def _client() -> LighttrackClient:
     path = config.resolve_path()
     client = _clients.get(path)
     if client is None:
-        client = _clients[path] = LighttrackClient(path)
+        from lighttrack.store.shards import writer_path
+
+        # On a network filesystem this process logs into its own shard (store/shards.py).
+        client = _clients[path] = LighttrackClient(writer_path(path))
     return client
 
 
@@ -54,6 +57,7 @@ class ActiveRun:
         self.run_id = run_id
         self._client = client
         self._writer = client.store.writer
+        self._system_metrics = None  # the sampler thread, when system metrics are logged
 
     @property
     def _run(self) -> Run:
@@ -173,10 +177,14 @@ def start_run(
             f"run {stack[-1].run_id} is already active: end it with end_run() first, or start "
             "a child run with start_run(nested=True)"
         )
+    from lighttrack import system_metrics
+
+    # Checked before the run exists: a missing psutil is an error with nothing written.
+    sampler = system_metrics.prepare() if system_metrics.wanted(log_system_metrics) else None
     client = _client()
     resume_id = run_id or (config.env("RUN_ID") if not stack else None)
     if resume_id:
-        run = client.get_run(resume_id)
+        run = _get_or_adopt(client, resume_id)
         if run.info.lifecycle_stage != "active":
             raise InvalidState(f"run {resume_id} is deleted: restore it before resuming it")
         if experiment_id is not None and str(experiment_id) != run.info.experiment_id:
@@ -203,10 +211,27 @@ def start_run(
             all_tags["mlflow.note.content"] = description
         run = client.create_run(_resolve_experiment_id(experiment_id), tags=all_tags, run_name=run_name)
         active = ActiveRun(run.info.run_id, client)
+    if sampler is not None:
+        # A resumed run's system metrics go on from its last step, as MLflow's do.
+        first = 1 + max((m.step for m in client.get_metric_summaries(active.run_id) if m.key.startswith("system/")),
+                        default=-1) if resume_id else 0
+        active._system_metrics = system_metrics.start_for_run(active.run_id, active._writer.add, sampler, first)
     stack.append(active)
     _all_active[active.run_id] = active
     _install_exit_hooks()
     return active
+
+
+def _get_or_adopt(client: LighttrackClient, run_id: str) -> Run:
+    """The run to resume; in shard mode it may live in the main file: copy it into our shard."""
+    try:
+        return client.get_run(run_id)
+    except NotFound:
+        from lighttrack.store import shards
+
+        if not shards.is_shard(client.path) or not shards.adopt_run(client.store.conn, client.path, run_id):
+            raise
+        return client.get_run(run_id)
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
@@ -216,10 +241,17 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
     if not stack:
         return
     active = stack[-1]
+    _stop_system_metrics(active)
     active._client.set_terminated(active.run_id, status)
     stack.pop()
     _all_active.pop(active.run_id, None)
     _last_active_run_id = active.run_id
+
+
+def _stop_system_metrics(active: ActiveRun) -> None:
+    monitor, active._system_metrics = active._system_metrics, None
+    if monitor is not None:
+        monitor.stop()  # its last points go into the buffer that set_terminated flushes
 
 
 def active_run() -> ActiveRun | None:
@@ -480,6 +512,7 @@ def _at_exit() -> None:
     status = RunStatus.FAILED if _crashed else RunStatus.FINISHED
     for active in reversed(list(_all_active.values())):
         try:
+            _stop_system_metrics(active)
             active._client.set_terminated(active.run_id, status)
         except Exception as exc:  # exiting anyway; say what was lost
             print(f"lighttrack: could not end run {active.run_id}: {exc}", file=sys.stderr)

@@ -64,6 +64,7 @@ def _register() -> None:
 
     cli.add_command(projects.run)
     cli.add_command(sync.merge)
+    cli.add_command(sync.watch_shards)
     cli.add_command(sync.export)
     cli.add_command(sync.backup)
     cli.add_command(sync.import_mlflow)

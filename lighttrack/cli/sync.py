@@ -26,6 +26,30 @@ def progress_bar(description: str):
         yield update
 
 
+@contextmanager
+def rate_bar(description: str, unit: str = "runs", console=None):
+    """A progress bar fed by (phase, done, total, points=...) with runs/s and points/s; on
+    stderr, and off when stderr is not a terminal (pipes and CI get only the summary)."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rates]}"), TimeElapsedColumn(),
+                  transient=True, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task(description, total=None, rates="")
+
+        def update(phase: str, done: int, total: int, points: int = 0) -> None:
+            seconds = max(time.perf_counter() - started, 1e-9)
+            bar.update(task, description=f"{description}: {phase}", completed=done, total=total or None,
+                       rates=f"{done / seconds:,.1f} {unit}/s, {points / seconds:,.0f} points/s")
+
+        yield update
+
+
 def _summary(report: MergeReport, verb: str) -> None:
     click.echo(
         f"{verb}: {report.runs_added} run(s) added, {report.runs_replaced} replaced, {report.runs_kept} kept, "
@@ -42,16 +66,59 @@ def _summary(report: MergeReport, verb: str) -> None:
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("source", type=click.Path(dir_okay=False), required=False)
 @click.option("--into", "target", type=click.Path(dir_okay=False), help="Merge into this file (default: --db).")
+@click.option("--shards", "fold_shards", is_flag=True,
+              help="Instead of SOURCE, fold this file's shards (NAME.db.shards/) into it.")
 @click.pass_context
-def merge(ctx, source: str, target: str | None) -> None:
+def merge(ctx, source: str | None, target: str | None, fold_shards: bool) -> None:
     """Add SOURCE's experiments, runs, artifacts and registry to this file (SOURCE is only read)."""
     from lighttrack import sync
+
+    if fold_shards == (source is not None):
+        raise click.UsageError("give either SOURCE or --shards")
+    if fold_shards:
+        _fold_once(target or (ctx.obj or {}).get("tracking_uri"), echo_nothing=True)
+        return
 
     with progress_bar("merging") as update:
         report = sync.merge(source, target or (ctx.obj or {}).get("tracking_uri"), progress=update)
     _summary(report, "merged")
+
+
+def _fold_once(uri: str | None, echo_nothing: bool) -> None:
+    """One fold. ``echo_nothing`` (merge --shards): wait for any other folder, always report."""
+    from lighttrack.config import resolve_path
+    from lighttrack.store.shards import fold_path
+
+    path = resolve_path(uri)
+    with progress_bar("folding shards") as update:
+        report = fold_path(path, progress=update, wait=echo_nothing)
+    if report.busy:
+        return  # watching: another process is folding right now; the next round will see
+    if report.changed or report.shards_live or echo_nothing:
+        click.echo(
+            f"folded {report.shards_folded} finished shard(s) into {path.name} and {report.shards_live} live one(s) "
+            f"as a snapshot: {report.runs_added} run(s) added, {report.runs_replaced} updated, "
+            f"{report.metric_points:,} metric points in {report.seconds:.2f}s", nl=True,
+        )
+    for note in report.notes:
+        click.echo(f"  note: {note}")
+
+
+@click.command("watch-shards")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds between folds.")
+@click.pass_context
+def watch_shards(ctx, interval: float) -> None:
+    """Keep folding this file's shards (NAME.db.shards/) into it until Ctrl-C."""
+    import time
+
+    uri = (ctx.obj or {}).get("tracking_uri")
+    click.echo(f"folding shards every {interval:g}s; Ctrl-C stops", err=True)
+    while True:
+        _fold_once(uri, echo_nothing=False)
+        time.sleep(interval)
 
 
 @click.command()
@@ -85,30 +152,55 @@ def backup(ctx, output: str) -> None:
 
 @click.command("import-mlflow")
 @click.argument("source")
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Runs read at once.")
 @click.pass_context
-def import_mlflow(ctx, source: str) -> None:
+def import_mlflow(ctx, source: str, workers: int) -> None:
     """Read an MLflow store (http://server, sqlite:///mlflow.db or an mlruns/ folder) into this file."""
     from lighttrack.sync.mlflow_import import import_mlflow as run_import
 
-    with progress_bar("importing") as update:
-        report = run_import(source, (ctx.obj or {}).get("tracking_uri"), progress=update)
+    with rate_bar("importing") as update:
+        report = run_import(source, (ctx.obj or {}).get("tracking_uri"), progress=update, workers=workers)
     _summary(report, f"imported from {source}")
+
+
+def _push_line(uri: str, r) -> str:
+    recovered = f", {r.runs_recovered} found again after an interrupted push" if r.runs_recovered else ""
+    rate = f" ({r.runs_created / r.seconds:,.1f} new runs/s)" if r.seconds and r.runs_created else ""
+    return (
+        f"pushed to {uri}: {r.runs_created} new run(s), {r.runs_updated} updated, {r.runs_unchanged} unchanged"
+        f"{recovered}; {r.metric_points:,} metric points, {r.artifacts} artifact file(s); {r.models_created} model(s), "
+        f"{r.versions_created} version(s), {r.stage_changes} stage and {r.alias_changes} alias change(s) "
+        f"in {r.seconds:.2f}s{rate}"
+    )
 
 
 @click.command("push-mlflow")
 @click.argument("uri")
 @click.option("--experiment", "-x", "experiments", multiple=True, help="Only this experiment (name or id; repeatable).")
 @click.option("--filter", "filter_string", default="", help="Only runs matching this search filter.")
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Runs sent at once (each its own connection).")
+@click.option("--watch", is_flag=True, help="Keep pushing new points and runs as they are logged, until Ctrl-C.")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="With --watch: seconds between pushes.")
 @click.pass_context
-def push_mlflow(ctx, uri: str, experiments, filter_string: str) -> None:
+def push_mlflow(ctx, uri: str, experiments, filter_string: str, workers: int, watch: bool, interval: float) -> None:
     """Send runs, artifacts, models and the registry to the MLflow tracking server at URI."""
     from lighttrack.sync.mlflow_push import push_mlflow as run_push
+    from lighttrack.sync.mlflow_push import watch_mlflow
 
-    with progress_bar("pushing") as update:
-        r = run_push(uri, (ctx.obj or {}).get("tracking_uri"), list(experiments) or None, filter_string, update)
-    click.echo(
-        f"pushed to {uri}: {r.runs_created} new run(s), {r.runs_updated} updated, {r.runs_unchanged} unchanged; "
-        f"{r.metric_points:,} metric points, {r.artifacts} artifact file(s); {r.models_created} model(s), "
-        f"{r.versions_created} version(s), {r.stage_changes} stage and {r.alias_changes} alias change(s) "
-        f"in {r.seconds:.2f}s"
-    )
+    source = (ctx.obj or {}).get("tracking_uri")
+    if watch:
+        def on_round(report, error) -> None:
+            if error is not None:
+                click.echo(f"server not reachable, retrying in {interval:g}s: {error}", err=True)
+            elif report.runs_created or report.runs_updated or report.runs_recovered:
+                click.echo(_push_line(uri, report))
+
+        click.echo(f"pushing to {uri} every {interval:g}s; Ctrl-C stops", err=True)
+        watch_mlflow(uri, source, list(experiments) or None, filter_string, interval, on_round, workers=workers)
+        return
+    with rate_bar("pushing") as update:
+        r = run_push(uri, source, list(experiments) or None, filter_string, update, workers=workers)
+    click.echo(_push_line(uri, r))

@@ -88,6 +88,9 @@ def get_store(path: Path, *, readonly: bool = False) -> Store:
         with _stores_lock:
             store = _stores.get(path) or (_readers.get(path) if readonly else None)
             if store is None:
+                from lighttrack.store.shards import fold_on_open
+
+                fold_on_open(path)  # shard mode: fold what other processes logged first
                 store = Store(path, readonly=readonly, create=not readonly)
                 (_readers if readonly else _stores)[path] = store
     return store

@@ -356,7 +356,9 @@ def _user_version(conn: sqlite3.Connection, path: Path) -> int:
 def _create(path: Path) -> None:
     conn = connect(path)
     try:
-        conn.execute("PRAGMA journal_mode = WAL")
+        from lighttrack.store.shards import journal_mode
+
+        conn.execute(f"PRAGMA journal_mode = {journal_mode(path)}")  # no WAL on network filesystems
         with write_transaction(conn):
             (version,) = conn.execute("PRAGMA user_version").fetchone()
             if version:  # another process created it while we waited for the lock

@@ -22,7 +22,7 @@ from lighttrack.store.merge import MergeReport
 from lighttrack.sync.mlflow_common import describe_failure, mlflow_client, normalise_uri
 
 _NAMESPACE = uuid.UUID("5d7c0a3e-8a52-4b8e-9a4c-6c1f0e7d2b91")
-Progress = Callable[[str, int, int], None]
+Progress = Callable[..., None]  # (phase, done, total[, points=...])
 
 
 def stable_id(*parts: Any) -> str:
@@ -40,19 +40,20 @@ def _pages(fetch: Callable[[str | None], Any]) -> list[Any]:
             return items
 
 
-def import_mlflow(source: str, into: str | None = None, progress: Progress | None = None) -> MergeReport:
+def import_mlflow(source: str, into: str | None = None, progress: Progress | None = None,
+                  workers: int = 8) -> MergeReport:
     """Import everything from the MLflow store ``source`` into the lighttrack file ``into``."""
     from lighttrack import sync
     from lighttrack.store import Store
 
     uri = normalise_uri(source)
     remote = mlflow_client(uri)
-    tick = progress or (lambda phase, done, total: None)
+    tick = progress or (lambda phase, done, total, points=0: None)
     with tempfile.TemporaryDirectory(prefix="lighttrack-import-") as tmp:
         staging_path = Path(tmp) / "staging.db"
         staging = Store(staging_path)
         try:
-            reader = _Reader(remote, uri, staging, Path(tmp), tick)
+            reader = _Reader(remote, uri, staging, Path(tmp), tick, workers)
             reader.read_all()
         except Exception as exc:
             if getattr(exc, "__module__", "").startswith("lighttrack"):
@@ -64,7 +65,7 @@ def import_mlflow(source: str, into: str | None = None, progress: Progress | Non
 
 
 class _Reader:
-    def __init__(self, remote: Any, uri: str, staging: Any, tmp: Path, tick: Progress) -> None:
+    def __init__(self, remote: Any, uri: str, staging: Any, tmp: Path, tick: Progress, workers: int = 8) -> None:
         from lighttrack.client import LighttrackClient
 
         self.remote = remote
@@ -75,6 +76,8 @@ class _Reader:
         self.tick = tick
         self.experiments: dict[str, str] = {}  # mlflow experiment id -> staging experiment id
         self.logged_models: dict[str, str] = {}  # mlflow logged model id -> runs:/ uri
+        self.workers = workers
+        self.points = 0  # metric points read so far (for the progress bar's points/s)
 
     def read_all(self) -> None:
         from mlflow.entities import ViewType as MlflowViewType
@@ -87,12 +90,31 @@ class _Reader:
         for experiment in experiments:
             runs.extend(_pages(lambda token, e=experiment: self.remote.search_runs(
                 [e.experiment_id], run_view_type=MlflowViewType.ALL, max_results=1000, page_token=token)))
-        for done, run in enumerate(runs):
-            self.tick("reading runs", done, len(runs))
-            self._run(run)
+        self._read_runs(runs)
         for experiment in experiments:
             self._logged_models(experiment.experiment_id)
         self._registry()
+
+    def _read_runs(self, runs: list[Any]) -> None:
+        """Runs are read by a bounded pool: each needs a request per metric and its artifacts,
+        and waiting on one server answer at a time left both machines idle."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        done = 0
+        self.tick("reading runs", 0, len(runs), points=0)
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lighttrack-import") as pool:
+            pending = {pool.submit(self._run, run) for run in runs}
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()
+                        done += 1
+                    self.tick("reading runs", done, len(runs), points=self.points)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
 
     # ------------------------------------------------------------------------ tracking
     def _experiment(self, experiment: Any) -> None:
@@ -135,6 +157,7 @@ class _Reader:
                              [(pk, k, v, number_or_none(v)) for k, v in data.params.items()])
             for key in data.metrics:
                 history = self.remote.get_metric_history(info.run_id, key)
+                self.points += len(history)
                 metric_store.append(conn, pk, key, [m.step for m in history], [m.timestamp for m in history],
                                     [float(m.value) for m in history])
         self._artifacts(info.run_id)

@@ -21,9 +21,10 @@ from tui.screens.base import ChartOptions, DataScreen
 from tui.screens.dialogs import PromptDialog, TagEditor
 from tui.widgets.chart import MetricChart
 from tui.widgets.preview import PREVIEW_LIMIT, ArtifactPreview
+from tui.widgets.system_metrics import SystemMetricsPanel, system_summaries
 from tui.widgets.tables import Column, KeyTable
 
-TABS = ("overview", "params", "metrics", "charts", "tags", "artifacts", "models")
+TABS = ("overview", "params", "metrics", "charts", "tags", "artifacts", "models", "system")
 GRID_CHARTS = 24
 
 
@@ -54,6 +55,7 @@ class RunDetailScreen(ChartOptions, DataScreen):
         self.smoothing = 0.0
         self.log_y = False
         self.preview_path: str | None = None
+        self.system_key: str | None = None  # the system metric charted on the System tab
 
     @property
     def screen_name(self) -> str:  # type: ignore[override]
@@ -87,6 +89,8 @@ class RunDetailScreen(ChartOptions, DataScreen):
             with TabPane("Models", id="tab-models"):
                 with VerticalScroll():
                     yield Static(id="models-text")
+            with TabPane("System", id="tab-system"):  # shown only for runs with system metrics
+                yield SystemMetricsPanel(id="system-panel")
         yield FittedFooter()
 
     def on_mount(self) -> None:
@@ -94,6 +98,7 @@ class RunDetailScreen(ChartOptions, DataScreen):
         self.query_one("#run-tabs").loading = True
         self.query_one("#metric-chart", MetricChart).border_title = "metric"
         self.query_one("#artifact-tree", Tree).show_root = False
+        self.query_one("#run-tabs", TabbedContent).hide_tab("tab-system")
         self.reload()
 
     def reload(self, live: bool = False) -> None:
@@ -120,6 +125,7 @@ class RunDetailScreen(ChartOptions, DataScreen):
         self._tags(detail)
         self._artifacts(detail)
         self._models(detail)
+        self._system(detail, before)
         # Live: a series that grew is read again, so a RUNNING run's chart grows.
         if self.metric_key and before is not None:
             old = {s.key: s.count for s in before.summaries}
@@ -282,6 +288,30 @@ class RunDetailScreen(ChartOptions, DataScreen):
             parts.extend([table, Text("")])
         self.query_one("#models-text", Static).update(Group(*parts))
 
+    def _system(self, detail: RunDetail, before: RunDetail | None) -> None:
+        """The System tab: there only when the run has system metrics; live like the others."""
+        tabs = self.query_one("#run-tabs", TabbedContent)
+        if not system_summaries(detail.summaries):
+            tabs.hide_tab("tab-system")
+            return
+        tabs.show_tab("tab-system")
+        keys = self.query_one("#system-panel", SystemMetricsPanel).fill(detail.summaries)
+        if self.system_key not in keys:
+            self.system_key = keys[0]
+            self.load_series("system-chart", [self.system_key])
+        elif before is not None:
+            old = {s.key: s.count for s in before.summaries}
+            new = {s.key: s.count for s in detail.summaries}
+            if old.get(self.system_key) != new.get(self.system_key):
+                self.load_series("system-chart", [self.system_key])
+
+    @on(KeyTable.RowHighlighted, "#system-table")
+    def system_highlighted(self, event: KeyTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        if key and key != self.system_key:
+            self.system_key = key
+            self.load_series("system-chart", [key])
+
     # -------------------------------------------------------------------- charts
     @on(KeyTable.RowHighlighted, "#metrics-table")
     def metric_highlighted(self, event: KeyTable.RowHighlighted) -> None:
@@ -304,6 +334,10 @@ class RunDetailScreen(ChartOptions, DataScreen):
             if message.key != self.metric_key:
                 return
             chart = self.query_one("#metric-chart", MetricChart)
+        elif message.target == "system-chart":
+            if message.key != self.system_key:
+                return
+            chart = self.query_one("#system-chart", MetricChart)
         else:
             charts = [c for c in self.query("#charts-grid MetricChart").results(MetricChart) if c.name == message.key]
             if not charts:
@@ -347,7 +381,8 @@ class RunDetailScreen(ChartOptions, DataScreen):
         return chart
 
     def _charts(self) -> list[MetricChart]:
-        return [self.query_one("#metric-chart", MetricChart), *self.query("#charts-grid MetricChart").results(MetricChart)]
+        return [self.query_one("#metric-chart", MetricChart), self.query_one("#system-chart", MetricChart),
+                *self.query("#charts-grid MetricChart").results(MetricChart)]
 
     def _apply_options(self) -> None:
         for chart in self._charts():
@@ -357,7 +392,7 @@ class RunDetailScreen(ChartOptions, DataScreen):
     def action_tab(self, tab: str) -> None:
         self.query_one("#run-tabs", TabbedContent).active = f"tab-{tab}"
         target = {"params": "#params-table", "metrics": "#metrics-table", "tags": "#tags-table",
-                  "artifacts": "#artifact-tree", "charts": "#charts-scroll"}.get(tab)
+                  "artifacts": "#artifact-tree", "charts": "#charts-scroll", "system": "#system-table"}.get(tab)
         if target:
             self.query_one(target).focus()
 
