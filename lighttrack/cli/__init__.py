@@ -57,6 +57,10 @@ def _register() -> None:
     from lighttrack.cli import ui
 
     cli.add_command(ui.ui)
+    from lighttrack.cli import serve
+
+    for command in serve.COMMANDS:
+        models.models.add_command(command)
 
 
 _register()
