@@ -257,8 +257,8 @@ def test_a_pickled_model_needs_the_trust_switch_to_be_served(models, tmp_path, l
 def test_the_startup_line_says_where_it_listens():
     from lighttrack.serving.server import ServeOptions, startup_line
 
-    local = startup_line(ServeOptions("models:/iris@prod", "f.db"), "3")
-    assert local == "serving models:/iris@prod (version 3) on http://127.0.0.1:5001 with 1 worker(s)"
+    local = startup_line(ServeOptions("models:/iris/3", "f.db"), "3")
+    assert local == "serving models:/iris/3 (version 3) on http://127.0.0.1:5001 with 1 worker(s)"
     everywhere = startup_line(ServeOptions("models:/iris@prod", "f.db", host="0.0.0.0", port=8080), "3")
     assert "http://0.0.0.0:8080" in everywhere and "every network interface" in everywhere
 

@@ -129,6 +129,10 @@ def startup_line(options: ServeOptions, version: str | None) -> str:
     what = options.model_uri + (f" (version {version})" if version else "")
     host = f"[{options.host}]" if ":" in options.host else options.host
     line = f"serving {what} on http://{host}:{options.port} with {options.workers} worker(s)"
+    from lighttrack.serving.follow import followed_name
+
+    if followed_name(options.model_uri) is not None:
+        line += "; following the registry (a moved alias or stage is loaded and swapped in)"
     if options.host in ("0.0.0.0", "::", ""):
         line += f"; listening on every network interface ({options.host}): reachable from other machines"
     elif options.host not in ("127.0.0.1", "localhost", "::1"):
