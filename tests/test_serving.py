@@ -93,6 +93,8 @@ UNSIGNED_REQUESTS = [
     ("wrong width", {"inputs": [[1.0, 2.0]]}, "application/json"),
     ("split not a dict", {"dataframe_split": ROWS}, "application/json"),
     ("records not a list", {"dataframe_records": {"a": 1}}, "application/json"),
+    ("parquet", "PARQUET", "application/vnd.apache.parquet"),
+    ("bad parquet", b"not parquet", "application/vnd.apache.parquet"),
     ("text/plain", "1,2,3,4", "text/plain"),
     ("latin-1", {"inputs": ROWS}, "application/json; charset=latin-1"),
 ]
@@ -116,6 +118,14 @@ def _compare(ours, theirs, requests) -> list[str]:
     """Every request to both servers; the answers compared; what differs, in words."""
     differences = []
     for name, body, content_type in requests:
+        if body == "PARQUET":
+            import io
+
+            import pandas as pd
+
+            buffer = io.BytesIO()
+            pd.DataFrame(ROWS, columns=COLUMNS).to_parquet(buffer)
+            body = buffer.getvalue()
         ours_status, ours_type, ours_body = ours.post(body, content_type)
         theirs_status, theirs_type, theirs_body = theirs.post(body, content_type)
         if ours_status != theirs_status:

@@ -4,7 +4,7 @@ predictions back to JSON.
 The accepted forms, status codes and error bodies are MLflow 3.17's (``mlflow.pyfunc.
 scoring_server``), so a client written for ``mlflow models serve`` works unchanged:
 ``application/json`` with exactly one of ``dataframe_split``, ``dataframe_records``,
-``instances``, ``inputs`` (plus optional ``params``), or ``text/csv``; 415 for other content
+``instances``, ``inputs`` (plus optional ``params``), ``text/csv``, or parquet; 415 for other content
 types; 400 with ``{"error_code": "BAD_REQUEST", "message": ...}`` for input that does not parse
 or does not fit the model's signature. Our messages name what the signature expects.
 """
@@ -22,7 +22,8 @@ from lighttrack.models.signature import ColSpec, Schema, TensorSpec, _NUMPY_OF_C
 
 CONTENT_TYPE_JSON = "application/json"
 CONTENT_TYPE_CSV = "text/csv"
-CONTENT_TYPES = [CONTENT_TYPE_CSV, CONTENT_TYPE_JSON]
+CONTENT_TYPE_PARQUET = "application/vnd.apache.parquet"
+CONTENT_TYPES = [CONTENT_TYPE_CSV, CONTENT_TYPE_JSON, CONTENT_TYPE_PARQUET]
 DF_SPLIT = "dataframe_split"
 DF_RECORDS = "dataframe_records"
 INSTANCES = "instances"
@@ -87,6 +88,9 @@ def parse_request(body: bytes, content_type: str | None, schema: Schema | None) 
         return ParsedRequest(data, None, len(data))
     if mime == CONTENT_TYPE_JSON:
         return parse_json(body, schema)
+    if mime == CONTENT_TYPE_PARQUET:
+        data = parse_parquet(body)
+        return ParsedRequest(data, None, len(data))
     raise ScoringError(
         f"This predictor only supports the following content types: Types: {CONTENT_TYPES}. "
         f"Got '{content_type or ''}'.", 415, plain_text=True,
@@ -265,6 +269,22 @@ def parse_csv(text: str, schema: Schema | None) -> Any:
         raise ScoringError(
             "Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas "
             f"DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: '{exc}'"
+        ) from None
+
+
+def parse_parquet(body: bytes) -> Any:
+    from io import BytesIO
+
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(BytesIO(body))
+    except ImportError:
+        raise ScoringError("parquet bodies need pyarrow on the server: pip install pyarrow") from None
+    except Exception as exc:
+        raise ScoringError(
+            "Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid Parquet Pandas DataFrame "
+            f"produced using the `pandas.DataFrame.to_parquet()` method. Error: '{exc}'"
         ) from None
 
 
