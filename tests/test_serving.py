@@ -106,6 +106,8 @@ SIGNED_REQUESTS = [
     ("records", {"dataframe_records": [dict(zip(COLUMNS, row)) for row in ROWS]}, "application/json"),
     ("instances as objects", {"instances": [dict(zip(COLUMNS, row)) for row in ROWS]}, "application/json"),
     ("inputs as columns", {"inputs": {c: [r[i] for r in ROWS] for i, c in enumerate(COLUMNS)}}, "application/json"),
+    ("inputs as one row of scalars", {"inputs": dict(zip(COLUMNS, ROWS[1]))}, "application/json"),
+    ("ragged columns", {"inputs": {c: ROWS[0][: i + 1] for i, c in enumerate(COLUMNS)}}, "application/json"),
     ("integers for doubles", {"dataframe_split": {"columns": COLUMNS, "data": [[5, 3, 1, 0]]}}, "application/json"),
     ("csv", _csv(ROWS, COLUMNS), "text/csv"),
     ("missing column", {"dataframe_split": {"columns": COLUMNS[:3], "data": [r[:3] for r in ROWS]}},
@@ -185,30 +187,32 @@ def test_bad_input_gets_mlflows_error_body_and_what_the_signature_expects(models
         assert server.stop() == 0
 
 
-@pytest.mark.parametrize("uri", ["runs", "models:/iris/1", "models:/iris/Production", "models:/iris@prod",
-                                 "models:/iris/latest", "folder"])
-def test_every_model_uri_form_serves_and_version_names_what_is_served(models, logs, uri):
+def test_every_model_uri_form_serves_and_version_names_what_is_served(models, logs):
     client = models["client"]
-    if uri == "runs":
-        uri = client.get_model_version("iris", "1").source
-    elif uri == "folder":
-        uri = str(models["folders"]["forest"])
-    server = lighttrack_server(models["db"], uri, logs).wait_ready()
+    uris = [client.get_model_version("iris", "1").source, "models:/iris/1", "models:/iris/Production",
+            "models:/iris@prod", "models:/iris/latest", str(models["folders"]["forest"])]
+    servers = [lighttrack_server(models["db"], uri, logs) for uri in uris]  # started together: fewer waits
     try:
-        status, _, body = server.post({"inputs": ROWS})
-        expected = [2, 2, 2] if uri == "models:/iris/latest" else [0, 2, 1]
-        assert status == 200 and json.loads(body)["predictions"] == expected
-        info = server.get_json("/version")
-        assert info["model_uri"] == uri and info["lighttrack"]
-        if uri.startswith("models:/"):
-            assert info["version"] == ("2" if uri.endswith("latest") else "1")
+        for uri, server in zip(uris, servers):
+            server.wait_ready()
+            status, _, body = server.post({"inputs": ROWS})
+            expected = [2, 2, 2] if uri == "models:/iris/latest" else [0, 2, 1]
+            assert status == 200 and json.loads(body)["predictions"] == expected, uri
+            info = server.get_json("/version")
+            assert info["model_uri"] == uri and info["lighttrack"]
+            if uri.startswith("models:/"):
+                assert info["version"] == ("2" if uri.endswith("latest") else "1")
+            else:
+                assert info["version"] is None and info["loaded_uri"] == uri
     finally:
-        assert server.stop() == 0
+        codes = [server.stop() for server in servers]
+    assert codes == [0] * len(uris)
 
 
 def test_sigint_and_sigterm_stop_the_server_cleanly(models, logs):
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        server = lighttrack_server(models["db"], "models:/iris/1", logs).wait_ready()
+    servers = {sig: lighttrack_server(models["db"], "models:/iris/1", logs) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig, server in servers.items():
+        server.wait_ready()
         assert server.post({"inputs": ROWS})[0] == 200
         assert server.stop(sig) == 0
         output = server.output()

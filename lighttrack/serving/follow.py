@@ -156,6 +156,8 @@ class RegistryFollower(threading.Thread):
             if self.on_swap is not None:
                 self.on_swap(old, fresh)
 
-    @staticmethod
-    def _say(text: str) -> None:
+    def _say(self, text: str) -> None:
+        if text == getattr(self, "_last_said", None):  # the file changes often (request log): say it once
+            return
+        self._last_said = text
         print(f"lighttrack serve: {text}", file=sys.stderr, flush=True)

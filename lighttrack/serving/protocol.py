@@ -72,6 +72,16 @@ class ParsedRequest:
 
 def parse_request(body: bytes, content_type: str | None, schema: Schema | None) -> ParsedRequest:
     """The model input a request body holds, shaped as MLflow's server shapes it."""
+    try:
+        return _parse_request(body, content_type, schema)
+    except ScoringError:
+        raise
+    except Exception as exc:  # pandas/numpy refusing an odd shape: still the client's input, so a 400
+        expected = f" The model's signature expects {_expects(schema)}." if schema and schema.inputs else ""
+        raise invalid_input(f"The request could not be turned into model input ({type(exc).__name__}: {exc}).{expected}")
+
+
+def _parse_request(body: bytes, content_type: str | None, schema: Schema | None) -> ParsedRequest:
     mime, charset, unknown = _split_content_type(content_type or "")
     if charset != "utf-8":
         raise ScoringError("The scoring server only supports UTF-8", 415, plain_text=True)
@@ -223,9 +233,10 @@ def _column_frame(columns: dict[str, Any], schema: Schema | None) -> Any:
     if schema is not None and schema.inputs and not schema.is_tensor_spec():
         import pandas as pd
 
-        lengths = {len(a) if a.ndim else 1 for a in arrays.values()}
-        if len(lengths) > 1:
-            raise invalid_input("The length of values for each input/column name are not the same")
+        arrays = {name: a.reshape(1) if a.ndim == 0 else a for name, a in arrays.items()}  # one row of scalars
+        if len({len(a) for a in arrays.values()}) > 1:  # MLflow finds this while enforcing the signature
+            raise ScoringError(f"The length of values for each input/column name are not the same; the model's "
+                               f"signature expects {_expects(schema)}", error_code="INVALID_PARAMETER_VALUE")
         return _cast_columns(pd.DataFrame(arrays), schema)
     return arrays
 
