@@ -178,7 +178,7 @@ ROWS = [
 ]
 
 
-@workload("serve", title="scoring server", order=95, repeat=3, mlflow_repeat=3, rows=ROWS)
+@workload("serve", title="scoring server", order=95, repeat=3, mlflow_repeat=1, rows=ROWS)
 def serve(ctx):
     import importlib.util
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from serving_support import READY_TIMEOUT, env_for_children, free_port, lighttrack_server
+from serving_support import READY_TIMEOUT, env_for_children, lighttrack_server
 from test_serving import ROWS, _build_models
 
 pytest.importorskip("uvicorn", reason="the serve extra installs uvicorn and starlette")

@@ -69,7 +69,6 @@ class RequestLog:
         self.run_id = run.info.run_id
         self._lock = threading.Lock()
         self._window: list[float] = []
-        self._window_errors = 0
         self._total = 0
         self._errors = 0
         self._step = 0
@@ -90,7 +89,6 @@ class RequestLog:
             self._total += 1
             if status >= 400:
                 self._errors += 1
-                self._window_errors += 1
             self._version = version
             self._seen_for_sample += 1
             if len(self._samples) < SAMPLE_FIRST + SAMPLE_RESERVOIR:
