@@ -72,9 +72,11 @@ def _register() -> None:
     from lighttrack.cli import ui
 
     cli.add_command(ui.ui)
-    from lighttrack.cli import plot
+    from lighttrack.cli import plot, serve
 
     cli.add_command(plot.plot)
+    for command in serve.COMMANDS:
+        models.models.add_command(command)
 
     from lighttrack.cli import mlflow_names
 
