@@ -28,7 +28,8 @@ from lighttrack.store import runs as run_store
 from lighttrack.store.db import write_transaction
 from lighttrack.util import now_ms, user_name
 from lighttrack.validation import (
-    check_int, check_key, check_metric_value, check_name, checked_mapping, param_value, tag_value, unique,
+    check_int, check_key, check_metric_value, check_name, check_time_ms, checked_mapping, param_value,
+    tag_value, unique,
 )
 
 
@@ -114,7 +115,7 @@ class LighttrackClient(RegistryMixin):
         checked["mlflow.runName"] = name
         info = run_store.create(
             self._conn, str(experiment_id), name, user_id=user,
-            start_time=None if start_time is None else check_int(start_time, "start_time"),
+            start_time=None if start_time is None else check_time_ms(start_time, "start_time"),
             tags=checked, pid=os.getpid(),
         )
         self.store.writer.watch(info.run_id)
@@ -139,8 +140,9 @@ class LighttrackClient(RegistryMixin):
         status = status or RunStatus.FINISHED
         if status not in RunStatus.TERMINATED:
             raise InvalidArgument(f"a run ends as one of {', '.join(RunStatus.TERMINATED)}, not {status!r}")
+        end = now_ms() if end_time is None else check_time_ms(end_time, "end_time")
         self.store.writer.flush()
-        run_store.update(self._conn, str(run_id), status=status, end_time=end_time or now_ms())
+        run_store.update(self._conn, str(run_id), status=status, end_time=end)
         self.store.writer.unwatch(str(run_id))
 
     def delete_run(self, run_id: str) -> None:
@@ -224,7 +226,9 @@ class LighttrackClient(RegistryMixin):
         self, run_id: str, key: str, value: float, timestamp: int | None = None,
         step: int | None = None, synchronous: bool | None = None,
     ) -> None:
-        self.log_batch(run_id, metrics=[Metric(key, value, timestamp or now_ms(), step or 0)])
+        # ``is None``, not ``or``: timestamp=0 and step=0 are values, not "unset".
+        self.log_batch(run_id, metrics=[Metric(key, value, now_ms() if timestamp is None else timestamp,
+                                               0 if step is None else step)])
 
     def log_batch(
         self,
@@ -423,15 +427,21 @@ class LighttrackClient(RegistryMixin):
 def _as_floats(key: str, values: Any):
     from array import array
 
-    if hasattr(values, "dtype") and getattr(values.dtype, "kind", "") in "fiu":
+    kind = getattr(getattr(values, "dtype", None), "kind", None)
+    if kind is not None and kind in "fiu":
         return array("d", values.astype("float64").tobytes())
+    if kind == "b":
+        raise InvalidArgument(f"metric {key!r}: values must be real numbers, not an array of bool")
     out = array("d")
     try:
         out.fromlist(values if isinstance(values, list) else list(values))
-    except TypeError:
+    except (TypeError, OverflowError):
         out = array("d", (check_metric_value(key, v) for v in values))
-    if isinstance(values, list) and any(type(v) is bool for v in values):
-        raise InvalidArgument(f"metric {key!r}: values must be real numbers, not bool")
+    else:
+        # fromlist takes bools (and numpy bools) as 1.0/0.0: check what is not a plain number.
+        for v in values:
+            if type(v) is not float and type(v) is not int:
+                check_metric_value(key, v)
     return out
 
 

@@ -42,10 +42,15 @@ def format_option(choices: tuple[str, ...] = ("table", "csv", "json")) -> Callab
         show_default=True, help="Output format.",
     )
 
-def when(ms: int | None) -> str:
+def when(ms: int | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A time in milliseconds as local time; one that no calendar can show (a file written by
+    something else may hold microseconds) is shown raw, so one bad row never breaks a listing."""
     if not ms:
         return ""
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return datetime.fromtimestamp(ms / 1000).strftime(fmt)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return f"{ms} (not a time in ms)"
 
 def duration(start: int | None, end: int | None) -> str:
     if not start or not end:
