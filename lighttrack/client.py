@@ -330,20 +330,17 @@ class LighttrackClient(RegistryMixin):
         artifact_store.put_file(self._conn, self._write_pk(run_id), artifact_store.normalise_path(dest), local)
 
     def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Log every file under ``local_dir``, all or nothing (see ``folder_files`` for symlinks)."""
         root = Path(local_dir)
         if not root.is_dir():
             raise NotFound(f"cannot log {root}: not a folder")
         base = artifact_store.normalise_path(artifact_path)
         pk = self._write_pk(run_id)
-        planned = []
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            for name in sorted(filenames):
-                local = Path(dirpath) / name
-                rel = local.relative_to(root).as_posix()
-                planned.append((artifact_store.normalise_path(artifact_store.posix_join(base, rel)), local))
-        for dest, local in planned:
-            artifact_store.put_file(self._conn, pk, dest, local)
+        planned = [
+            (artifact_store.normalise_path(artifact_store.posix_join(base, rel)), local)
+            for rel, local in folder_files(root)
+        ]
+        artifact_store.put_files(self._conn, pk, planned)
 
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
         path = artifact_store.normalise_path(artifact_file, allow_empty=False)
@@ -422,6 +419,56 @@ class LighttrackClient(RegistryMixin):
 
         self.flush()
         return report(self._conn, self.path, full_check)
+
+
+SYMLINK_RULE = (
+    "log_artifacts follows a symlink only to a file or folder inside the folder being logged"
+)
+
+
+def folder_files(root: Path) -> list[tuple[str, Path]]:
+    """(relative posix path, local path) of every file to log under ``root``, sorted; checked
+    whole before anything is stored.
+
+    The symlink rule: a symlink to a file or folder *inside* ``root`` is followed and logged
+    under the link's own name (as ``cp -rL`` would); one that points outside ``root``, points
+    nowhere, or loops is refused, naming it. Logging a folder never copies what lies beyond
+    it (a link to ``~/.ssh`` in a results folder), and never skips anything silently.
+    Sockets, FIFOs and devices are refused too: they are not files.
+    """
+    real_root = root.resolve()
+    found: list[tuple[str, Path]] = []
+
+    def refuse(path: Path, why: str) -> InvalidArgument:
+        return InvalidArgument(f"cannot log {root}: {path} {why}; {SYMLINK_RULE}, nothing was logged")
+
+    def visit(folder: Path, rel: str, chain: tuple[Path, ...]) -> None:
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            path = Path(entry.path)
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_symlink():
+                target = path.resolve()
+                if not target.exists():
+                    raise refuse(path, f"is a symlink to {os.readlink(path)}, which does not exist")
+                if not target.is_relative_to(real_root):
+                    raise refuse(path, f"is a symlink to {target}, outside the folder")
+                if target.is_dir():
+                    if target in chain:
+                        raise refuse(path, f"is a symlink to {target}, which contains it (a loop)")
+                    visit(path, child, (*chain, target))
+                elif target.is_file():
+                    found.append((child, path))
+                else:
+                    raise refuse(path, "is a symlink to something that is not a file")
+            elif entry.is_dir(follow_symlinks=False):
+                visit(path, child, (*chain, path.resolve()))
+            elif entry.is_file(follow_symlinks=False):
+                found.append((child, path))
+            else:
+                raise refuse(path, "is not a regular file (a socket, FIFO or device)")
+
+    visit(root, "", (real_root,))
+    return found
 
 
 def _as_floats(key: str, values: Any):
