@@ -118,3 +118,12 @@ def test_numpy_max_results_and_real_tokens_still_page(client, run_id):
     assert len(first) == 2 and first.token
     rest = client.search_runs([experiment], max_results=2, page_token=first.token)
     assert len(rest) == 1 and rest.token is None
+
+
+def test_an_alias_with_a_trailing_newline_is_refused(client, run_id):
+    client.log_text(run_id, "flavors: {}\n", "model/MLmodel")
+    client.create_registered_model("m")
+    client.create_model_version("m", f"runs:/{run_id}/model", run_id=run_id)
+    with pytest.raises(InvalidArgument):
+        client.set_registered_model_alias("m", "champion\n", 1)
+    assert client.get_registered_model("m").aliases == {}
