@@ -28,7 +28,8 @@ from lighttrack.store import runs as run_store
 from lighttrack.store.db import write_transaction
 from lighttrack.util import now_ms, user_name
 from lighttrack.validation import (
-    check_int, check_key, check_metric_value, check_name, checked_mapping, experiment_tag_value, param_value,
+    check_int, check_key, check_metric_value, check_name, check_time_ms, checked_mapping, experiment_tag_value,
+    param_value,
     tag_value, unique,
 )
 
@@ -115,7 +116,7 @@ class LighttrackClient(RegistryMixin):
         checked["mlflow.runName"] = name
         info = run_store.create(
             self._conn, str(experiment_id), name, user_id=user,
-            start_time=None if start_time is None else check_int(start_time, "start_time"),
+            start_time=None if start_time is None else check_time_ms(start_time, "start_time"),
             tags=checked, pid=os.getpid(),
         )
         self.store.writer.watch(info.run_id)
@@ -140,8 +141,9 @@ class LighttrackClient(RegistryMixin):
         status = status or RunStatus.FINISHED
         if status not in RunStatus.TERMINATED:
             raise InvalidArgument(f"a run ends as one of {', '.join(RunStatus.TERMINATED)}, not {status!r}")
+        end = now_ms() if end_time is None else check_time_ms(end_time, "end_time")
         self.store.writer.flush()
-        run_store.update(self._conn, str(run_id), status=status, end_time=end_time or now_ms())
+        run_store.update(self._conn, str(run_id), status=status, end_time=end)
         self.store.writer.unwatch(str(run_id))
 
     def delete_run(self, run_id: str) -> None:
@@ -228,7 +230,9 @@ class LighttrackClient(RegistryMixin):
         self, run_id: str, key: str, value: float, timestamp: int | None = None,
         step: int | None = None, synchronous: bool | None = None,
     ) -> None:
-        self.log_batch(run_id, metrics=[Metric(key, value, timestamp or now_ms(), step or 0)])
+        # ``is None``, not ``or``: timestamp=0 and step=0 are values, not "unset".
+        self.log_batch(run_id, metrics=[Metric(key, value, now_ms() if timestamp is None else timestamp,
+                                               0 if step is None else step)])
 
     def log_batch(
         self,
@@ -330,20 +334,17 @@ class LighttrackClient(RegistryMixin):
         artifact_store.put_file(self._conn, self._write_pk(run_id), artifact_store.normalise_path(dest), local)
 
     def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Log every file under ``local_dir``, all or nothing (see ``folder_files`` for symlinks)."""
         root = Path(local_dir)
         if not root.is_dir():
             raise NotFound(f"cannot log {root}: not a folder")
         base = artifact_store.normalise_path(artifact_path)
         pk = self._write_pk(run_id)
-        planned = []
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            for name in sorted(filenames):
-                local = Path(dirpath) / name
-                rel = local.relative_to(root).as_posix()
-                planned.append((artifact_store.normalise_path(artifact_store.posix_join(base, rel)), local))
-        for dest, local in planned:
-            artifact_store.put_file(self._conn, pk, dest, local)
+        planned = [
+            (artifact_store.normalise_path(artifact_store.posix_join(base, rel)), local)
+            for rel, local in folder_files(root)
+        ]
+        artifact_store.put_files(self._conn, pk, planned)
 
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
         path = artifact_store.normalise_path(artifact_file, allow_empty=False)
@@ -427,18 +428,74 @@ class LighttrackClient(RegistryMixin):
         return report(self._conn, self.path, full_check)
 
 
+SYMLINK_RULE = (
+    "log_artifacts follows a symlink only to a file or folder inside the folder being logged"
+)
+
+
+def folder_files(root: Path) -> list[tuple[str, Path]]:
+    """(relative posix path, local path) of every file to log under ``root``, sorted; checked
+    whole before anything is stored.
+
+    The symlink rule: a symlink to a file or folder *inside* ``root`` is followed and logged
+    under the link's own name (as ``cp -rL`` would); one that points outside ``root``, points
+    nowhere, or loops is refused, naming it. Logging a folder never copies what lies beyond
+    it (a link to ``~/.ssh`` in a results folder), and never skips anything silently.
+    Sockets, FIFOs and devices are refused too: they are not files.
+    """
+    real_root = root.resolve()
+    found: list[tuple[str, Path]] = []
+
+    def refuse(path: Path, why: str) -> InvalidArgument:
+        return InvalidArgument(f"cannot log {root}: {path} {why}; {SYMLINK_RULE}, nothing was logged")
+
+    def visit(folder: Path, rel: str, chain: tuple[Path, ...]) -> None:
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            path = Path(entry.path)
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_symlink():
+                target = path.resolve()
+                if not target.exists():
+                    raise refuse(path, f"is a symlink to {os.readlink(path)}, which does not exist")
+                if not target.is_relative_to(real_root):
+                    raise refuse(path, f"is a symlink to {target}, outside the folder")
+                if target.is_dir():
+                    if target in chain:
+                        raise refuse(path, f"is a symlink to {target}, which contains it (a loop)")
+                    visit(path, child, (*chain, target))
+                elif target.is_file():
+                    found.append((child, path))
+                else:
+                    raise refuse(path, "is a symlink to something that is not a file")
+            elif entry.is_dir(follow_symlinks=False):
+                visit(path, child, (*chain, path.resolve()))
+            elif entry.is_file(follow_symlinks=False):
+                found.append((child, path))
+            else:
+                raise refuse(path, "is not a regular file (a socket, FIFO or device)")
+
+    visit(root, "", (real_root,))
+    return found
+
+
 def _as_floats(key: str, values: Any):
     from array import array
 
-    if hasattr(values, "dtype") and getattr(values.dtype, "kind", "") in "fiu":
+    kind = getattr(getattr(values, "dtype", None), "kind", None)
+    if kind is not None and kind in "fiu":
         return array("d", values.astype("float64").tobytes())
+    if kind == "b":
+        raise InvalidArgument(f"metric {key!r}: values must be real numbers, not an array of bool")
     out = array("d")
     try:
         out.fromlist(values if isinstance(values, list) else list(values))
-    except TypeError:
+    except (TypeError, OverflowError):
         out = array("d", (check_metric_value(key, v) for v in values))
-    if isinstance(values, list) and any(type(v) is bool for v in values):
-        raise InvalidArgument(f"metric {key!r}: values must be real numbers, not bool")
+    else:
+        # fromlist takes bools (and numpy bools) as 1.0/0.0: check what is not a plain number.
+        for v in values:
+            if type(v) is not float and type(v) is not int:
+                check_metric_value(key, v)
     return out
 
 

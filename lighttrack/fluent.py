@@ -191,7 +191,11 @@ def start_run(
             raise InvalidArgument(
                 f"run {resume_id} belongs to experiment {run.info.experiment_id}, not {experiment_id}"
             )
-        client.update_run(resume_id, status=RunStatus.RUNNING, name=run_name)
+        from lighttrack.store.runs import take_over
+
+        take_over(client.store.conn, resume_id, os.getpid())
+        if run_name is not None:
+            client.update_run(resume_id, name=run_name)
         extra = dict(tags or {})
         if description is not None:
             extra["mlflow.note.content"] = description

@@ -17,7 +17,9 @@ MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
 MAX_NAME_LENGTH = 500
-_KEY_PATTERN = re.compile(r"^[/\w.\- :]*$")
+# fullmatch, not match with "$": "$" also matches before a trailing newline, so "loss\n"
+# would pass (MLflow's own pattern has that hole).
+_KEY_PATTERN = re.compile(r"[/\w.\- :]*")
 _KEY_RULE = (
     "keys are 1-250 characters of letters, digits, '_', '-', '.', ' ', ':' and '/', "
     "with no '..' path part and no leading '/'"
@@ -34,7 +36,7 @@ def check_key(key: Any, what: str) -> str:
         raise InvalidArgument(f"{what} name must be a string, not {type(key).__name__}: {_KEY_RULE}")
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidArgument(f"{what} name {key[:60]!r} has {len(key)} characters: {_KEY_RULE}")
-    if not _KEY_PATTERN.match(key):
+    if not _KEY_PATTERN.fullmatch(key):
         raise InvalidArgument(f"{what} name {key!r} has characters that are not allowed: {_KEY_RULE}")
     if key.startswith("/") or ".." in key.split("/"):
         raise InvalidArgument(f"{what} name {key!r} is not a safe path: {_KEY_RULE}")
@@ -43,28 +45,33 @@ def check_key(key: Any, what: str) -> str:
     return key
 
 
+_METRIC_RULE = "metric values are real numbers (int or float; NaN and ±inf are kept)"
+
+
 def check_metric_value(key: str, value: Any) -> float:
     """A real number (int, float, numpy scalar...); bool and strings are refused."""
     kind = type(value)
     if kind is float:
         return value
-    if kind is int:
-        return float(value)
-    if isinstance(value, (bool, str, bytes)) or kind.__name__ == "bool_":
-        raise InvalidArgument(
-            f"metric {key!r} got {value!r} ({kind.__name__}): metric values are real numbers "
-            "(int or float; NaN and ±inf are kept)"
-        )
+    if _is_boolean(value) or isinstance(value, (str, bytes, complex)):
+        raise InvalidArgument(f"metric {key!r} got {value!r} ({kind.__name__}): {_METRIC_RULE}")
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        return float(value)
+    except OverflowError:
         raise InvalidArgument(
-            f"metric {key!r} got {value!r} ({kind.__name__}): metric values are real numbers "
-            "(int or float; NaN and ±inf are kept)"
+            f"metric {key!r} got an integer of {len(str(value))} digits, too large for a float64 "
+            f"(at most about 1.8e308): {_METRIC_RULE}"
         ) from None
-    if isinstance(value, complex):
-        raise InvalidArgument(f"metric {key!r} got a complex number: metric values are real numbers")
-    return number
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"metric {key!r} got {value!r} ({kind.__name__}): {_METRIC_RULE}") from None
+
+
+def _is_boolean(value: Any) -> bool:
+    """bool, and numpy's bool (``numpy.bool_``, named ``bool`` since numpy 2) without importing numpy."""
+    if isinstance(value, bool):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return getattr(dtype, "kind", None) == "b"
 
 
 def check_int(value: Any, what: str) -> int:
@@ -78,6 +85,29 @@ def check_int(value: Any, what: str) -> int:
     if not -(2**63) <= value < 2**63:
         raise InvalidArgument(f"{what} {value} does not fit in 64 bits")
     return int(value)
+
+
+#: Run times are milliseconds since the epoch (MLflow's unit). Anything outside years
+#: 1900..9999 is a unit mistake (seconds read as 1970, microseconds as year 57,000), and a year
+#: past 9999 cannot even be shown, so it is refused where it enters.
+EARLIEST_TIME_MS = -2_208_988_800_000  # 1900-01-01
+LATEST_TIME_MS = 253_402_300_799_999  # 9999-12-31
+
+
+def check_time_ms(value: Any, what: str) -> int:
+    """A run's start or end time in milliseconds since the epoch, within years 1900-9999."""
+    ms = check_int(value, what)
+    if EARLIEST_TIME_MS <= ms <= LATEST_TIME_MS:
+        return ms
+    hint = ""
+    for unit, factor in (("microseconds", 1_000), ("nanoseconds", 1_000_000)):
+        if EARLIEST_TIME_MS <= ms // factor <= LATEST_TIME_MS:
+            hint = f" ({ms} looks like {unit}: divide by {factor:,})"
+            break
+    raise InvalidArgument(
+        f"{what} {ms} is not a plausible time: {what} is in milliseconds since the epoch "
+        f"(as MLflow takes it; e.g. int(time.time() * 1000)), between years 1900 and 9999{hint}"
+    )
 
 
 def param_value(key: str, value: Any) -> str:

@@ -52,7 +52,11 @@ def when(ms: int | None, with_seconds: bool = False) -> str:
     if not ms:
         return ""
     fmt = "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M"
-    return datetime.fromtimestamp(ms / 1000).strftime(fmt)
+    try:
+        return datetime.fromtimestamp(ms / 1000).strftime(fmt)
+    except (OverflowError, OSError, ValueError, TypeError):
+        # A file from elsewhere may hold a time no calendar can show: one bad row never breaks a screen.
+        return "?"
 
 
 def duration(start: int | None, end: int | None, status: str = "", now_ms: int | None = None) -> str:

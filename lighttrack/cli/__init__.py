@@ -21,10 +21,16 @@ class LighttrackGroup(click.Group):
             return super().invoke(ctx)
         except LighttrackError as exc:
             raise click.ClickException(exc.message) from None
-        except (PermissionError, IsADirectoryError) as exc:
-            raise click.ClickException(f"{exc.filename}: {exc.strerror}") from None
+        except OSError as exc:  # a missing folder, a full disk, no permission: the user's to fix
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
         except sqlite3.Error as exc:
             raise click.ClickException(_sqlite_message(ctx, exc)) from None
+        except KeyboardInterrupt:
+            # Ctrl-C: one line and the shell's 130, as `lighttrack run` does (click would
+            # print "Aborted!" and exit 1). Runs in progress were already marked KILLED.
+            click.echo("lighttrack: interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
 
 
 def _sqlite_message(ctx: click.Context, exc: sqlite3.Error) -> str:
@@ -79,8 +85,10 @@ def _register() -> None:
         models.models.add_command(command)
 
     from lighttrack.cli import mlflow_names
+    from lighttrack.cli.common import with_db_everywhere
 
     mlflow_names.install(cli)  # MLflow's spellings, after every command is in place
+    with_db_everywhere(cli)  # last: every command above (and MLflow's spellings) gets --db too
 
 
 _register()
@@ -90,5 +98,5 @@ def main() -> None:
     try:
         cli(prog_name="lighttrack")
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        click.echo("lighttrack: interrupted", err=True)
         sys.exit(130)

@@ -34,7 +34,33 @@ def client_from(ctx: click.Context) -> LighttrackClient:
     root = ctx.find_root()
     return LighttrackClient((root.obj or {}).get("tracking_uri"), readonly=command_name(ctx) in READ_COMMANDS)
 
-pass_client = click.make_pass_decorator  # (kept for symmetry with click's helpers)
+
+def _remember_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:  # given after the subcommand: it wins over one given before it
+        ctx.ensure_object(dict)["tracking_uri"] = value
+
+
+def db_option(command: click.Command) -> click.Command:
+    """``--db FILE`` on a (sub)command, so ``lighttrack runs list --db x.db`` works as well as
+    ``lighttrack --db x.db runs list``. Every command gets it at registration (cli/__init__);
+    applying it twice is harmless. No envvar here: the top level already reads
+    $LIGHTTRACK_TRACKING_URI, and an envvar at this level would override an explicit top-level --db."""
+    if any(p.name == "db" for p in command.params):
+        return command
+    command.params.append(click.Option(
+        ["--db"], metavar="FILE", expose_value=False, is_eager=True, callback=_remember_db,
+        help="The lighttrack file (default: $LIGHTTRACK_TRACKING_URI or ./lighttrack.db).",
+    ))
+    return command
+
+
+def with_db_everywhere(group: click.Group) -> None:
+    """Give every command below ``group`` the ``--db`` option (the README promises it)."""
+    for command in group.commands.values():
+        db_option(command)
+        if isinstance(command, click.Group):
+            with_db_everywhere(command)
+
 
 def format_option(choices: tuple[str, ...] = ("table", "csv", "json")) -> Callable:
     return click.option(
@@ -42,10 +68,15 @@ def format_option(choices: tuple[str, ...] = ("table", "csv", "json")) -> Callab
         show_default=True, help="Output format.",
     )
 
-def when(ms: int | None) -> str:
+def when(ms: int | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A time in milliseconds as local time; one that no calendar can show (a file written by
+    something else may hold microseconds) is shown raw, so one bad row never breaks a listing."""
     if not ms:
         return ""
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return datetime.fromtimestamp(ms / 1000).strftime(fmt)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return f"{ms} (not a time in ms)"
 
 def duration(start: int | None, end: int | None) -> str:
     if not start or not end:

@@ -152,37 +152,71 @@ def history(ctx, name: str, output_format: str) -> None:
 
 
 def _read_input(path: Path):
+    """The input file as a DataFrame or array; anything malformed is a one-line error naming it."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        try:
-            import pandas as pd
-        except ImportError:
-            import numpy as np
-
-            return np.genfromtxt(path, delimiter=",", skip_header=1)
-        return pd.read_csv(path)
+        return _non_empty(path, _read_csv(path))
     if suffix == ".parquet":
         try:
             import pandas as pd
 
-            return pd.read_parquet(path)
+            return _non_empty(path, pd.read_parquet(path))
         except ImportError:
             raise click.ClickException("reading parquet needs pandas and pyarrow: pip install pandas pyarrow") from None
+        except (ValueError, OSError) as exc:
+            raise click.ClickException(f"{path}: not a readable parquet file ({exc})") from None
     if suffix == ".json":
-        data = json.loads(path.read_text())
-        if isinstance(data, dict) and ("dataframe_split" in data or "dataframe_records" in data or "columns" in data):
-            import pandas as pd
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{path}: not valid JSON ({exc})") from None
+        try:
+            return _non_empty(path, _json_input(data))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise click.ClickException(
+                f"{path}: not an input MLflow reads ({type(exc).__name__}: {exc}); give "
+                '{"dataframe_split": {"columns": [...], "data": [[...]]}}, {"dataframe_records": [...]}, '
+                '{"inputs": [...]} or {"instances": [...]}'
+            ) from None
+    raise click.ClickException(f"input must be .csv, .json or .parquet, not {path.name}")
 
-            if "dataframe_records" in data:
-                return pd.DataFrame(data["dataframe_records"])
-            split = data.get("dataframe_split", data)
-            return pd.DataFrame(split["data"], columns=split.get("columns"))
+
+def _read_csv(path: Path):
+    try:
+        import pandas as pd
+    except ImportError:
         import numpy as np
 
-        if isinstance(data, dict):
-            data = data.get("inputs", data.get("instances"))
-        return np.asarray(data)
-    raise click.ClickException(f"input must be .csv, .json or .parquet, not {path.name}")
+        return np.genfromtxt(path, delimiter=",", skip_header=1)
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise click.ClickException(f"{path}: the CSV file is empty (it needs a header row and data rows)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def _json_input(data):
+    if isinstance(data, dict) and ("dataframe_split" in data or "dataframe_records" in data or "columns" in data):
+        import pandas as pd
+
+        if "dataframe_records" in data:
+            return pd.DataFrame(data["dataframe_records"])
+        split = data.get("dataframe_split", data)
+        return pd.DataFrame(split["data"], columns=split.get("columns"))
+    import numpy as np
+
+    if isinstance(data, dict):
+        if "inputs" not in data and "instances" not in data:
+            raise KeyError("no 'inputs', 'instances', 'dataframe_split' or 'dataframe_records' key")
+        data = data.get("inputs", data.get("instances"))
+    return np.asarray(data)
+
+
+def _non_empty(path: Path, data):
+    if len(data) == 0:
+        raise click.ClickException(f"{path}: no input rows to predict on")
+    return data
 
 
 @models.command("predict")
@@ -201,12 +235,20 @@ def predict(ctx, model_uri: str, input_path: Path, output_path: Path | None, all
     """Load a model and predict on an input file."""
     import lighttrack.pyfunc
 
+    if output_path is not None and not output_path.absolute().parent.is_dir():
+        raise click.ClickException(
+            f"cannot write {output_path}: the folder {output_path.absolute().parent} does not exist (create it first)")
+    data = _read_input(input_path)  # a bad input file is reported before the model is loaded
     client_from(ctx)  # the model URI resolves against the chosen file
     _point_api_at(ctx)
     with _warnings_as_notes():
         model = lighttrack.pyfunc.load_model(model_uri, allow_pickle=allow_pickle or None,
                                              trusted_types=list(trusted_types), verify=not no_verify)
-    result = model.predict(_read_input(input_path))
+    try:
+        result = model.predict(data)
+    except (ValueError, TypeError, KeyError) as exc:  # the model's own complaint about the input
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise click.ClickException(f"the model cannot predict on {input_path}: {text}") from None
     values = _plain(result)
     if output_path is not None and output_path.suffix.lower() == ".csv":
         if not isinstance(values, list) or any(isinstance(v, (dict, list)) for v in values):

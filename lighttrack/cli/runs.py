@@ -53,7 +53,7 @@ def list_runs(ctx, experiments, filter_string, order_by, max_results, show_all, 
         i = run.info
         rows.append([
             i.run_id if output_format != "table" else i.run_id[:8], i.run_name, i.status,
-            when(i.start_time) if output_format != "table" else when(i.start_time)[5:16],
+            when(i.start_time) if output_format != "table" else when(i.start_time, "%m-%d %H:%M"),
             duration(i.start_time, i.end_time),
             *[run.data.metrics.get(k) for k in metric_keys],
             *[run.data.params.get(k, "") for k in param_keys],

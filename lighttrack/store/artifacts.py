@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lighttrack.entities import FileInfo
-from lighttrack.errors import DamagedFile, NotFound, UnsafeArtifactPath
+from lighttrack.errors import DamagedFile, InvalidArgument, NotFound, UnsafeArtifactPath
 from lighttrack.store.db import write_transaction
 from lighttrack.util import now_ms
 
@@ -62,39 +62,79 @@ def _link(conn: sqlite3.Connection, run_pk: int, path: str, sha: str, size: int)
     )
 
 
+def check_no_conflict(conn: sqlite3.Connection, run_pk: int, path: str) -> None:
+    """A path cannot be both a file and a folder: logging ``d`` and ``d/e`` would leave a run
+    that no download can write out. Replacing a file with a file of the same path is fine."""
+    parts = path.split("/")
+    ancestors = ["/".join(parts[:i]) for i in range(1, len(parts))]
+    if ancestors:
+        row = conn.execute(
+            f"SELECT path FROM artifacts WHERE run_id = ? AND path IN ({','.join('?' * len(ancestors))}) LIMIT 1",
+            [run_pk, *ancestors],
+        ).fetchone()
+        if row is not None:
+            raise InvalidArgument(
+                f"cannot log artifact {path!r}: the run already has a file {row[0]!r}, so {row[0]!r} "
+                "cannot also be a folder (log it under another path)"
+            )
+    row = conn.execute(
+        "SELECT path FROM artifacts WHERE run_id = ? AND substr(path, 1, ?) = ? LIMIT 1",
+        (run_pk, len(path) + 1, path + "/"),
+    ).fetchone()
+    if row is not None:
+        raise InvalidArgument(
+            f"cannot log artifact {path!r}: the run already has a folder {path!r} (holding {row[0]!r}), "
+            "so it cannot also be a file (log it under another path)"
+        )
+
+
 def _has_blob(conn: sqlite3.Connection, sha: str) -> bool:
     return conn.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (sha,)).fetchone() is not None
 
 
-def put_file(conn: sqlite3.Connection, run_pk: int, path: str, local: Path) -> int:
-    """Store a local file as the run's artifact ``path``; returns its size.
+def _store_blob(conn: sqlite3.Connection, local: Path, sha: str, size: int) -> None:
+    """Copy a local file's chunks in (inside the caller's transaction), checking it did not change."""
+    seq = 0
+    digest = hashlib.sha256()
+    with open(local, "rb") as f:
+        while block := f.read(CHUNK_BYTES):
+            digest.update(block)
+            conn.execute(
+                "INSERT OR REPLACE INTO blob_chunks (sha256, seq, data) VALUES (?, ?, ?)", (sha, seq, block),
+            )
+            seq += 1
+    if digest.hexdigest() != sha:
+        raise OSError(f"{local} changed while it was being logged; log it again")
+    conn.execute("INSERT INTO blobs (sha256, size, chunk_count) VALUES (?, ?, ?)", (sha, size, seq))
 
-    The file is read twice (hash, then store) rather than held in memory. The whole blob goes in
-    one transaction: other writers wait (and retry) instead of ever seeing half a blob.
+
+def put_file(conn: sqlite3.Connection, run_pk: int, path: str, local: Path) -> int:
+    """Store a local file as the run's artifact ``path``; returns its size."""
+    return put_files(conn, run_pk, [(path, local)])
+
+
+def put_files(conn: sqlite3.Connection, run_pk: int, planned: list[tuple[str, Path]]) -> int:
+    """Store local files as the run's artifacts, all or none; returns the bytes logged.
+
+    Each file is read twice (hash, then store) rather than held in memory. Everything goes in
+    one transaction: other writers wait (and retry) instead of ever seeing half a blob, and a
+    file that fails half-way leaves none of the others behind.
     """
-    sha, size = _hash_file(local)
+    hashed = [(path, local, *_hash_file(local)) for path, local in planned]
     with write_transaction(conn):
-        if not _has_blob(conn, sha):
-            seq = 0
-            digest = hashlib.sha256()
-            with open(local, "rb") as f:
-                while block := f.read(CHUNK_BYTES):
-                    digest.update(block)
-                    conn.execute(
-                        "INSERT OR REPLACE INTO blob_chunks (sha256, seq, data) VALUES (?, ?, ?)",
-                        (sha, seq, block),
-                    )
-                    seq += 1
-            if digest.hexdigest() != sha:
-                raise OSError(f"{local} changed while it was being logged; log it again")
-            conn.execute("INSERT INTO blobs (sha256, size, chunk_count) VALUES (?, ?, ?)", (sha, size, seq))
-        _link(conn, run_pk, path, sha, size)
-    return size
+        for path, _, _, _ in hashed:
+            check_no_conflict(conn, run_pk, path)
+        for path, local, sha, size in hashed:
+            if not _has_blob(conn, sha):
+                _store_blob(conn, local, sha, size)
+            _link(conn, run_pk, path, sha, size)
+    return sum(size for _, _, _, size in hashed)
 
 
 def put_bytes(conn: sqlite3.Connection, run_pk: int, path: str, data: bytes) -> int:
     sha = hashlib.sha256(data).hexdigest()
     with write_transaction(conn):
+        check_no_conflict(conn, run_pk, path)
         if not _has_blob(conn, sha):
             chunks = [data[i:i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
             conn.executemany(

@@ -7,7 +7,11 @@ the second run finds everything present and changes nothing. The written rules f
 - an experiment is matched by id, else by name (an active experiment of the same name absorbs
   the source's runs, which keep their ids), else created with the source's id;
 - a run present on both sides with different content keeps the side that finished later (a
-  finished run beats a running one; a tie keeps the target) and the report says which;
+  finished run beats a running one) whole, and the report says which;
+- a tie (both finished at the same millisecond, or both still running with the same heartbeat)
+  keeps this file's run and its values, and adds the source's params, tags, metrics and
+  artifact paths that this file's run does not have (a key on both sides keeps this file's
+  value; an artifact path that would clash with one here is left out and reported);
 - a registered model is matched by id, else by name; source versions not present (by id) are
   appended as the next version numbers, and a version whose number changed records where it
   came from in tags ``lighttrack.origin.store`` / ``lighttrack.origin.version``;
@@ -39,7 +43,8 @@ class MergeReport:
     experiments_matched: int = 0
     runs_added: int = 0
     runs_replaced: int = 0
-    runs_kept: int = 0  # on both sides, different, the target's is newer
+    runs_kept: int = 0  # on both sides, different, the target's kept (newer, or a tie with nothing to add)
+    runs_combined: int = 0  # a tie: the target's kept, the source's missing keys added
     runs_unchanged: int = 0
     metric_points: int = 0
     artifacts: int = 0
@@ -58,8 +63,8 @@ class MergeReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.experiments_created or self.runs_added or self.runs_replaced or self.versions_added
-                    or self.aliases_added or self.models_created)
+        return bool(self.experiments_created or self.runs_added or self.runs_replaced or self.runs_combined
+                    or self.versions_added or self.aliases_added or self.models_created)
 
 
 def _attach(conn: sqlite3.Connection, source: Path) -> int:
@@ -113,6 +118,7 @@ def merge(
     if source.resolve() == target.resolve():
         raise InvalidArgument(f"cannot merge {source} into itself")
     started = time.perf_counter()
+    side_files = _side_files(source)
     version = _attach(conn, source)
     report = MergeReport()
     tick = progress or (lambda phase, done, total: None)
@@ -122,9 +128,11 @@ def merge(
             tick("experiments", 0, 1)
             _merge_experiments(conn, report, only_selected=run_ids is not None)
             tick("runs", 0, 1)
-            _merge_runs(conn, report)
+            ties = _merge_runs(conn, report)
+            _note_experiments_joined(conn, report)
             tick("metrics and artifacts", 0, 1)
             _copy_run_contents(conn, report)
+            _combine_ties(conn, report, ties)
             if version >= 2 and registry != "none":
                 tick("registry", 0, 1)
                 _merge_registry(conn, report, referenced_only=registry == "referenced")
@@ -133,12 +141,34 @@ def merge(
     finally:
         _drop_temp(conn)
         _detach(conn)
+        _remove_side_files(source, side_files)
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _side_files(path: Path) -> set[str]:
+    return {suffix for suffix in ("-wal", "-shm") if Path(f"{path}{suffix}").exists()}
+
+
+def _remove_side_files(source: Path, before: set[str]) -> None:
+    """Reading a WAL-mode file, even read-only, makes SQLite create SOURCE-wal and -shm, and a
+    read-only connection cannot remove them. When they were not there before, a plain open and
+    close lets SQLite itself remove them: it checkpoints (an empty WAL: nothing is written) and
+    deletes them only when no other connection, in any process, still has the file open."""
+    if _side_files(source) <= before:
+        return
+    try:
+        other = sqlite3.connect(source, timeout=0.5)
+        try:
+            other.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            other.close()
+    except sqlite3.Error:  # read-only media, or busy: leave them, SQLite's own files
+        pass
+
+
 def _drop_temp(conn: sqlite3.Connection) -> None:
-    for table in ("sel", "exp_map", "new_runs", "copy_map", "key_map", "need_blobs"):
+    for table in ("sel", "exp_map", "exp_by_name", "new_runs", "copy_map", "key_map", "need_blobs", "tie_map"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
@@ -158,6 +188,7 @@ def _merge_experiments(conn: sqlite3.Connection, report: MergeReport, only_selec
     scope = " WHERE id IN (SELECT experiment_id FROM src.runs WHERE id IN (SELECT src_id FROM temp.sel))" \
         if only_selected else ""
     conn.execute("CREATE TEMP TABLE exp_map (src_id INTEGER PRIMARY KEY, dst_id INTEGER NOT NULL)")
+    conn.execute("CREATE TEMP TABLE exp_by_name (src_id INTEGER PRIMARY KEY, name TEXT)")
     rows = conn.execute(
         "SELECT id, uuid, name, lifecycle_stage, artifact_location, creation_time, last_update_time"
         f" FROM src.experiments{scope}"
@@ -169,7 +200,7 @@ def _merge_experiments(conn: sqlite3.Connection, report: MergeReport, only_selec
                 "SELECT id FROM main.experiments WHERE name = ? AND lifecycle_stage = 'active'", (name,)
             ).fetchone()
             if found is not None:
-                report.note(f"experiment {name!r} exists here with another id: its runs joined the existing one")
+                conn.execute("INSERT INTO temp.exp_by_name VALUES (?, ?)", (src_id, name))
         if found is not None:
             report.experiments_matched += 1
             dst_id = found[0]
@@ -185,6 +216,15 @@ def _merge_experiments(conn: sqlite3.Connection, report: MergeReport, only_selec
         "INSERT OR IGNORE INTO main.experiment_tags (experiment_id, key, value)"
         " SELECT m.dst_id, t.key, t.value FROM src.experiment_tags t JOIN temp.exp_map m ON m.src_id = t.experiment_id"
     )
+
+
+def _note_experiments_joined(conn: sqlite3.Connection, report: MergeReport) -> None:
+    """Said only when runs actually joined: a re-merge that adds nothing says nothing."""
+    for name, joined in conn.execute(
+        "SELECT b.name, count(n.src_id) FROM temp.exp_by_name b JOIN src.runs s ON s.experiment_id = b.src_id"
+        " JOIN temp.new_runs n ON n.src_id = s.id GROUP BY b.src_id ORDER BY b.name"
+    ).fetchall():
+        report.note(f"experiment {name!r} exists here with another id: its {joined} new run(s) joined the existing one")
 
 
 # -------------------------------------------------------------------------------- runs
@@ -217,7 +257,8 @@ def _finish_time(fields: tuple) -> tuple[int, int]:
     return 0, record["heartbeat"] or record["start_time"] or 0
 
 
-def _merge_runs(conn: sqlite3.Connection, report: MergeReport) -> None:
+def _merge_runs(conn: sqlite3.Connection, report: MergeReport) -> list[tuple[int, int, str, str]]:
+    """Add new runs and settle runs on both sides; returns the ties (src id, dst id, uuid)."""
     conn.execute("CREATE TEMP TABLE new_runs (src_id INTEGER PRIMARY KEY)")
     conn.execute(
         "INSERT INTO temp.new_runs SELECT s.id FROM src.runs s WHERE s.id IN (SELECT src_id FROM temp.sel)"
@@ -228,6 +269,7 @@ def _merge_runs(conn: sqlite3.Connection, report: MergeReport) -> None:
         " WHERE s.id IN (SELECT src_id FROM temp.sel)"
     ).fetchall()
     replaced: list[tuple[int, int]] = []
+    ties: list[tuple[int, int, str, str]] = []
     if both:
         src_contents = _contents(conn, "src", [b[0] for b in both])
         dst_contents = _contents(conn, "main", [b[1] for b in both])
@@ -235,13 +277,20 @@ def _merge_runs(conn: sqlite3.Connection, report: MergeReport) -> None:
             mine, theirs = dst_contents[dst_id], src_contents[src_id]
             if mine == theirs:
                 report.runs_unchanged += 1
-            elif _finish_time(theirs[:len(_RUN_FIELDS)]) > _finish_time(mine[:len(_RUN_FIELDS)]):
+                continue
+            theirs_finished = _finish_time(theirs[:len(_RUN_FIELDS)])
+            mine_finished = _finish_time(mine[:len(_RUN_FIELDS)])
+            if theirs_finished > mine_finished:
                 replaced.append((src_id, dst_id))
                 report.runs_replaced += 1
                 report.note(f"run {uid} differs on the two sides: kept the source's, which finished later")
-            else:
+            elif theirs_finished < mine_finished:
                 report.runs_kept += 1
                 report.note(f"run {uid} differs on the two sides: kept this file's, which finished later")
+            else:
+                finished, at = mine_finished
+                ties.append((src_id, dst_id, uid, f"both finished at {at} ms" if finished
+                             else f"both are still RUNNING with a last heartbeat at {at} ms"))
     for src_id, dst_id in replaced:
         for table in ("params", "tags", "metric_chunks", "latest_metrics", "artifacts"):
             conn.execute(f"DELETE FROM main.{table} WHERE run_id = ?", (dst_id,))
@@ -262,6 +311,7 @@ def _merge_runs(conn: sqlite3.Connection, report: MergeReport) -> None:
         " WHERE s.id IN (SELECT src_id FROM temp.new_runs)"
     )
     conn.executemany("INSERT INTO temp.copy_map VALUES (?, ?)", replaced)
+    return ties
 
 
 def _copy_run_contents(conn: sqlite3.Connection, report: MergeReport) -> None:
@@ -317,6 +367,87 @@ def _copy_run_contents(conn: sqlite3.Connection, report: MergeReport) -> None:
     report.artifacts = cur.rowcount
 
 
+def _combine_ties(conn: sqlite3.Connection, report: MergeReport, ties: list[tuple[int, int, str, str]]) -> None:
+    """The tie rule: this file's run stays as it is, plus what only the source has."""
+    if not ties:
+        return
+    conn.execute("CREATE TEMP TABLE tie_map (src_id INTEGER PRIMARY KEY, dst_id INTEGER NOT NULL)")
+    for src_id, dst_id, uid, tie in ties:
+        conn.execute("DELETE FROM temp.tie_map")
+        conn.execute("INSERT INTO temp.tie_map VALUES (?, ?)", (src_id, dst_id))
+        added = {
+            "param": conn.execute(
+                "INSERT INTO main.params (run_id, key, value, num) SELECT m.dst_id, p.key, p.value, p.num"
+                " FROM src.params p JOIN temp.tie_map m ON m.src_id = p.run_id WHERE NOT EXISTS"
+                " (SELECT 1 FROM main.params d WHERE d.run_id = m.dst_id AND d.key = p.key)").rowcount,
+            "tag": conn.execute(
+                "INSERT INTO main.tags (run_id, key, value) SELECT m.dst_id, t.key, t.value"
+                " FROM src.tags t JOIN temp.tie_map m ON m.src_id = t.run_id WHERE NOT EXISTS"
+                " (SELECT 1 FROM main.tags d WHERE d.run_id = m.dst_id AND d.key = t.key)").rowcount,
+        }
+        conn.execute(
+            "INSERT OR IGNORE INTO main.metric_keys (key) SELECT DISTINCT k.key FROM src.metric_keys k"
+            " JOIN src.latest_metrics lm ON lm.key_id = k.id JOIN temp.tie_map m ON m.src_id = lm.run_id"
+        )
+        missing = conn.execute(
+            "SELECT sk.id, mk.id FROM src.latest_metrics l JOIN temp.tie_map m ON m.src_id = l.run_id"
+            " JOIN src.metric_keys sk ON sk.id = l.key_id JOIN main.metric_keys mk ON mk.key = sk.key"
+            " WHERE NOT EXISTS (SELECT 1 FROM main.latest_metrics d WHERE d.run_id = m.dst_id AND d.key_id = mk.id)"
+        ).fetchall()
+        for src_key, dst_key in missing:
+            conn.execute(
+                "INSERT INTO main.metric_chunks (run_id, key_id, seq, count, min_step, max_step, data)"
+                " SELECT ?, ?, seq, count, min_step, max_step, data FROM src.metric_chunks"
+                " WHERE run_id = ? AND key_id = ?", (dst_id, dst_key, src_id, src_key))
+            conn.execute(
+                "INSERT INTO main.latest_metrics (run_id, key_id, step, timestamp, value, min, max, count)"
+                " SELECT ?, ?, step, timestamp, value, min, max, count FROM src.latest_metrics"
+                " WHERE run_id = ? AND key_id = ?", (dst_id, dst_key, src_id, src_key))
+            report.metric_points += conn.execute(
+                "SELECT count FROM src.latest_metrics WHERE run_id = ? AND key_id = ?", (src_id, src_key)
+            ).fetchone()[0]
+        added["metric"] = len(missing)
+        # An artifact path is added only when it clashes with nothing here (not the same path,
+        # not a file where the other side has a folder, or the reverse).
+        clash = ("EXISTS (SELECT 1 FROM main.artifacts d WHERE d.run_id = m.dst_id AND (d.path = a.path"
+                 " OR substr(d.path, 1, length(a.path) + 1) = a.path || '/'"
+                 " OR substr(a.path, 1, length(d.path) + 1) = d.path || '/'))")
+        clashing = conn.execute(
+            f"SELECT count(*) FROM src.artifacts a JOIN temp.tie_map m ON m.src_id = a.run_id WHERE {clash}"
+            " AND NOT EXISTS (SELECT 1 FROM main.artifacts d WHERE d.run_id = m.dst_id AND d.path = a.path"
+            " AND d.sha256 = a.sha256)"
+        ).fetchone()[0]
+        wanted = f"FROM src.artifacts a JOIN temp.tie_map m ON m.src_id = a.run_id WHERE NOT {clash}"
+        conn.execute(
+            "INSERT OR IGNORE INTO main.blob_chunks (sha256, seq, data) SELECT c.sha256, c.seq, c.data"
+            f" FROM src.blob_chunks c WHERE c.sha256 IN (SELECT a.sha256 {wanted})"
+            " AND c.sha256 NOT IN (SELECT sha256 FROM main.blobs)"
+        )
+        report.blob_bytes += conn.execute(
+            f"SELECT coalesce(sum(size), 0) FROM src.blobs WHERE sha256 IN (SELECT a.sha256 {wanted})"
+            " AND sha256 NOT IN (SELECT sha256 FROM main.blobs)"
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT OR IGNORE INTO main.blobs (sha256, size, chunk_count) SELECT b.sha256, b.size, b.chunk_count"
+            f" FROM src.blobs b WHERE b.sha256 IN (SELECT a.sha256 {wanted})"
+        )
+        added["artifact"] = conn.execute(
+            "INSERT INTO main.artifacts (uuid, run_id, path, sha256, size, created_time)"
+            f" SELECT a.uuid, m.dst_id, a.path, a.sha256, a.size, a.created_time {wanted}"
+        ).rowcount
+        report.artifacts += added["artifact"]
+        what = ", ".join(f"{n} {kind}(s)" for kind, n in added.items() if n)
+        left_out = f"; {clashing} artifact path(s) that clash with this file's were left out" if clashing else ""
+        if what:
+            report.runs_combined += 1
+            report.note(f"run {uid} differs on the two sides and {tie} (a tie): kept this "
+                        f"file's values and added the source's {what} that this file did not have{left_out}")
+        else:
+            report.runs_kept += 1
+            report.note(f"run {uid} differs on the two sides and {tie} (a tie): kept this "
+                        f"file's, which already holds every key of the source's{left_out}")
+
+
 # ---------------------------------------------------------------------------- registry
 def _merge_registry(conn: sqlite3.Connection, report: MergeReport, referenced_only: bool) -> None:
     version_scope = ""
@@ -337,7 +468,6 @@ def _merge_registry(conn: sqlite3.Connection, report: MergeReport, referenced_on
             found = conn.execute("SELECT id FROM main.registered_models WHERE name = ?", (name,)).fetchone()
             if found is not None:
                 renamed_origin = True
-                report.note(f"registered model {name!r} exists here with another id: new versions were appended")
         if found is None:
             dst_model = conn.execute(
                 "INSERT INTO main.registered_models (uuid, name, description, creation_time, last_updated_time)"
@@ -350,7 +480,11 @@ def _merge_registry(conn: sqlite3.Connection, report: MergeReport, referenced_on
             "INSERT OR IGNORE INTO main.registered_model_tags (model_id, key, value)"
             " SELECT ?, key, value FROM src.registered_model_tags WHERE model_id = ?", (dst_model, src_model),
         )
+        appended_before = report.versions_added
         version_map = _merge_versions(conn, report, src_model, dst_model, version_scope, store_uuid, renamed_origin)
+        if renamed_origin and report.versions_added > appended_before:
+            report.note(f"registered model {name!r} exists here with another id: its "
+                        f"{report.versions_added - appended_before} new version(s) were appended")
         _merge_aliases(conn, report, name, src_model, dst_model, version_map)
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 
 from lighttrack.errors import InvalidArgument
+
+#: offset + limit + 1 must fit in SQLite's 64-bit integer; no real search comes near this.
+MAX_PAGE_NUMBER = 2**62
 
 
 def encode_token(offset: int) -> str:
@@ -20,9 +24,26 @@ def decode_token(token: str | None) -> int:
         offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
     except Exception:
         raise InvalidArgument(f"invalid page token {token!r}: pass the token a previous search returned") from None
-    if not isinstance(offset, int) or offset < 0:
+    if type(offset) is not int or not 0 <= offset <= MAX_PAGE_NUMBER:
         raise InvalidArgument(f"invalid page token {token!r}: pass the token a previous search returned")
     return offset
+
+
+def check_max_results(max_results: object) -> int | None:
+    """None (everything) or a whole number from 0 to 2**62; numpy integers are fine."""
+    if max_results is None:
+        return None
+    try:
+        if isinstance(max_results, bool):
+            raise TypeError
+        limit = operator.index(max_results)
+    except TypeError:
+        raise InvalidArgument(
+            f"max_results must be a whole number from 0 to 2**62 (or None for all), not {max_results!r}"
+        ) from None
+    if not 0 <= limit <= MAX_PAGE_NUMBER:
+        raise InvalidArgument(f"max_results must be from 0 to 2**62 (or None for all), not {limit}")
+    return limit
 
 
 def fetch_page(conn, sql: str, params: list, max_results: int | None, page_token: str | None):
@@ -30,9 +51,8 @@ def fetch_page(conn, sql: str, params: list, max_results: int | None, page_token
 
     One row more than asked for is read, so the last page knows it is the last."""
     offset = decode_token(page_token)
-    if max_results is not None and (isinstance(max_results, bool) or int(max_results) < 0):
-        raise InvalidArgument(f"max_results must be a non-negative integer, not {max_results!r}")
-    limit = -1 if max_results is None else int(max_results)
+    checked = check_max_results(max_results)
+    limit = -1 if checked is None else checked
     rows = conn.execute(sql, [*params, limit + 1 if limit >= 0 else -1, offset]).fetchall()
     if limit >= 0 and len(rows) > limit:
         return rows[:limit], encode_token(offset + limit)

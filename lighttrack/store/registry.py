@@ -72,7 +72,7 @@ def canonical_stage(stage: str) -> str:
 
 
 def check_alias(alias: str) -> str:
-    if not isinstance(alias, str) or not _ALIAS.match(alias):
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):  # fullmatch: "$" lets "a\n" through
         raise InvalidArgument(f"alias {alias!r} is not allowed: use letters, digits, '_' and '-'")
     if _RESERVED_ALIAS.match(alias):
         raise InvalidArgument(f"alias {alias!r} is reserved ('latest' and v<number> name versions already)")

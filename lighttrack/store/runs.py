@@ -170,6 +170,18 @@ def update(
             write_tags(conn, pk, {"mlflow.runName": run_name})
 
 
+def take_over(conn: sqlite3.Connection, run_id: str, pid: int) -> None:
+    """Make this process the owner of a resumed run: RUNNING, with this host, pid and a fresh
+    heartbeat. Without it the run keeps the pid of the process that created it, and once that
+    one is gone the run reads as KILLED (and ``mark-killed`` ends it) while it is logging."""
+    pk = run_pk(conn, run_id, for_write=True)
+    with write_transaction(conn):
+        conn.execute(
+            "UPDATE runs SET status = 'RUNNING', host = ?, pid = ?, heartbeat = ? WHERE id = ?",
+            (hostname(), pid, now_ms(), pk),
+        )
+
+
 def set_lifecycle(conn: sqlite3.Connection, run_id: str, stage: str) -> None:
     pk = run_pk(conn, run_id)
     with write_transaction(conn):

@@ -25,6 +25,16 @@ def _existing(path: str | os.PathLike[str]) -> Path:
     return resolved
 
 
+def _new_file(path: str | os.PathLike[str], command: str) -> Path:
+    """Where backup/export write: a new file in a folder that exists (checked before any work)."""
+    out_path = path_from_uri(path).absolute()
+    if out_path.exists():
+        raise InvalidArgument(f"{out_path} already exists: {command} writes a new file")
+    if not out_path.parent.is_dir():
+        raise FileError(f"cannot write {out_path}: the folder {out_path.parent} does not exist (create it first)")
+    return out_path
+
+
 def merge(
     source: str | os.PathLike[str], into: str | os.PathLike[str] | None = None, progress: Progress | None = None
 ) -> MergeReport:
@@ -53,9 +63,7 @@ def export(
     from lighttrack.store import Store
     from lighttrack.store.merge import merge as merge_files
 
-    out_path = path_from_uri(out).absolute()
-    if out_path.exists():
-        raise InvalidArgument(f"{out_path} already exists: export writes a new file")
+    out_path = _new_file(out, "export")
     client = LighttrackClient(source)
     client.flush()
     experiment_ids = [client.resolve_experiment_id(e) for e in experiments] if experiments else None
@@ -76,13 +84,15 @@ def backup(out: str | os.PathLike[str], source: str | os.PathLike[str] | None = 
     from lighttrack.store import Store
     from lighttrack.store.db import forget_checks, vacuum_into
 
-    out_path = path_from_uri(out).absolute()
-    if out_path.exists():
-        raise InvalidArgument(f"{out_path} already exists: backup writes a new file")
+    import sqlite3
+
+    out_path = _new_file(out, "backup")
     source_path = resolve_path(source)
     store = Store(source_path, readonly=True)
     try:
         vacuum_into(store.conn, out_path)
+    except sqlite3.OperationalError as exc:  # a read-only folder, or anything vacuum_into did not name
+        raise FileError(f"cannot write the backup {out_path}: {exc}") from None
     finally:
         store.close()
     forget_checks()

@@ -45,7 +45,12 @@ def import_mlflow(source: str, into: str | None = None, progress: Progress | Non
     """Import everything from the MLflow store ``source`` into the lighttrack file ``into``."""
     from lighttrack import sync
     from lighttrack.store import Store
+    from lighttrack.sync.mlruns_reader import check_source, import_mlruns, mlruns_folder
 
+    folder = mlruns_folder(source)  # MLflow's file store is read natively, without MLflow
+    if folder is not None:
+        return import_mlruns(folder, into, progress)
+    check_source(source)  # before MLflow runs: it would create a missing sqlite file
     uri = normalise_uri(source)
     remote = mlflow_client(uri)
     tick = progress or (lambda phase, done, total, points=0: None)
