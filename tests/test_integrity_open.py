@@ -208,7 +208,7 @@ def test_a_reading_client_refuses_writes_in_words(tmp_path):
     LighttrackClient(path).create_experiment("e")
     close_all()
     reader = LighttrackClient(path, readonly=True)
-    assert [e.name for e in reader.search_experiments()][-1] == "e"
+    assert "e" in [e.name for e in reader.search_experiments()]
     close_all()
     reader = LighttrackClient(path, readonly=True)
     with pytest.raises(ReadOnlyFile, match="opened for reading only"):

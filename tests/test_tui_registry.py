@@ -140,7 +140,7 @@ async def test_a_refused_alias_keeps_the_dialog_open_with_the_error_and_the_text
         await pilot.press("ctrl+a", "ctrl+k", *"stable", "enter")
         await settle(pilot)
         assert type(pilot.app.screen).__name__ == "ModelScreen"
-        assert client.get_registered_model(NAME).aliases["stable"] == "2"
+        assert client.get_registered_model(NAME).aliases["stable"] == 2
 
 
 async def test_set_and_remove_aliases(client, sample):
