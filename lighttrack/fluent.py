@@ -7,6 +7,7 @@ and appends to the file's buffered writer. Everything else writes through at onc
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import threading
 import time

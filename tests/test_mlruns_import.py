@@ -118,7 +118,8 @@ def test_an_mlruns_folder_imports_without_mlflow_as_mlflow_reads_it(mlruns, tmp_
         for key, points in expected["history"].items():
             got = [[m.step, m.timestamp, None if m.value != m.value else m.value]
                    for m in client.get_metric_history(run_id, key)]
-            assert sorted(got) == sorted(points), key
+            # identical points come back once (README: "differs on purpose"), as MLflow's SQL store keeps them
+            assert sorted(got) == sorted({tuple(p): list(p) for p in points}.values()), key
     first = next(r for r in runs.values() if r.info.run_name == "first")
     assert client.read_artifact(first.info.run_id, "notes/hello.txt") == b"hello"
     assert "model/MLmodel" in [f.path for f in client.list_artifact_files(first.info.run_id)]
