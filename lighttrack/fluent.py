@@ -16,7 +16,7 @@ from typing import Any
 from lighttrack import config
 from lighttrack.client import LighttrackClient
 from lighttrack.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
-from lighttrack.errors import InvalidArgument, InvalidState
+from lighttrack.errors import InvalidArgument, InvalidState, NotFound
 from lighttrack.validation import _valid_keys, check_int, check_key, check_metric_value
 
 RUN_ID_ENV = "LIGHTTRACK_RUN_ID"

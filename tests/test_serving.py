@@ -201,7 +201,7 @@ def test_every_model_uri_form_serves_and_version_names_what_is_served(models, lo
             info = server.get_json("/version")
             assert info["model_uri"] == uri and info["lighttrack"]
             if uri.startswith("models:/"):
-                assert info["version"] == ("2" if uri.endswith("latest") else "1")
+                assert str(info["version"]) == ("2" if uri.endswith("latest") else "1")
             else:
                 assert info["version"] is None and info["loaded_uri"] == uri
     finally:

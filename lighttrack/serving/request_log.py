@@ -128,7 +128,7 @@ class RequestLog:
         if window:
             metrics += [Metric("latency_p50_ms", _percentile(window, 50), stamp, step),
                         Metric("latency_p99_ms", _percentile(window, 99), stamp, step)]
-        if version is not None and version.isdigit():
+        if version is not None and str(version).isdigit():  # the registry gives ints (MLflow's SQL store)
             metrics.append(Metric("model_version", float(version), stamp, step))
         try:
             self.client.log_batch(self.run_id, metrics=metrics,
