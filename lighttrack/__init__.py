@@ -39,6 +39,14 @@ _EXPORTS: dict[str, str] = {
                      "set_system_metrics_sampling_interval", "set_system_metrics_samples_before_logging",
                      "set_system_metrics_node_id")
     },
+    **{
+        name: "lighttrack.fluent_models"
+        for name in ("get_logged_model", "last_logged_model", "search_logged_models", "initialize_logged_model",
+                     "finalize_logged_model", "set_logged_model_tags", "delete_logged_model_tag",
+                     "log_model_params", "delete_logged_model")
+    },
+    "LoggedModel": "lighttrack.entities.logged_model",
+    "LoggedModelStatus": "lighttrack.entities.logged_model",
     "register_model": "lighttrack.models.logged",
     "run": "lighttrack.projects.running",
     "autolog": "lighttrack.autologging",

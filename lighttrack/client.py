@@ -19,6 +19,7 @@ from lighttrack.entities import (
     RunStatus, RunTag, ViewType,
 )
 from lighttrack.errors import InvalidArgument, NotFound
+from lighttrack.logged_models_client import LoggedModelsMixin
 from lighttrack.registry_client import RegistryMixin
 from lighttrack.store import Store, get_store
 from lighttrack.store import artifacts as artifact_store
@@ -34,7 +35,7 @@ from lighttrack.validation import (
 )
 
 
-class LighttrackClient(RegistryMixin):
+class LighttrackClient(RegistryMixin, LoggedModelsMixin):
     """Talk to one lighttrack file by ids. ``LighttrackClient("runs.db")`` or no argument for
     the file the fluent API uses (set_tracking_uri > LIGHTTRACK_TRACKING_URI > ./lighttrack.db)."""
 
@@ -228,11 +229,15 @@ class LighttrackClient(RegistryMixin):
 
     def log_metric(
         self, run_id: str, key: str, value: float, timestamp: int | None = None,
-        step: int | None = None, synchronous: bool | None = None,
+        step: int | None = None, synchronous: bool | None = None, dataset_name: str | None = None,
+        dataset_digest: str | None = None, model_id: str | None = None,
     ) -> None:
+        """With ``model_id`` (MLflow 3) the point is also the logged model's metric, on the
+        dataset named by ``dataset_name``/``dataset_digest``."""
         # ``is None``, not ``or``: timestamp=0 and step=0 are values, not "unset".
         self.log_batch(run_id, metrics=[Metric(key, value, now_ms() if timestamp is None else timestamp,
-                                               0 if step is None else step)])
+                                               0 if step is None else step, model_id=model_id,
+                                               dataset_name=dataset_name, dataset_digest=dataset_digest)])
 
     def log_batch(
         self,
@@ -252,6 +257,7 @@ class LighttrackClient(RegistryMixin):
         checked_tags = {check_key(t.key, "tag"): tag_value(t.key, t.value) for t in tags}
         series: dict[str, tuple[list[int], list[int], list[float]]] = {}
         now = None
+        linked: list[Metric] = []  # MLflow 3: metrics that also belong to a logged model
         for m in metrics:
             key = check_key(m.key, "metric")
             value = check_metric_value(key, m.value)
@@ -265,6 +271,9 @@ class LighttrackClient(RegistryMixin):
             entry[0].append(step)
             entry[1].append(timestamp)
             entry[2].append(value)
+            if getattr(m, "model_id", None) is not None:
+                linked.append(Metric(key, value, timestamp, step, str(run_id), str(m.model_id),
+                                     m.dataset_name, m.dataset_digest))
         conn = self._conn
         pk = run_store.run_pk(conn, str(run_id), for_write=True)
         with write_transaction(conn):
@@ -272,6 +281,10 @@ class LighttrackClient(RegistryMixin):
             run_store.write_tags(conn, pk, checked_tags)
             for key, (steps, timestamps, values) in series.items():
                 metric_store.append(conn, pk, key, steps, timestamps, values)
+            if linked:
+                from lighttrack.store.logged_models import insert_metrics
+
+                insert_metrics(conn, linked)
 
     def log_metric_series(
         self,

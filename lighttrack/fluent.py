@@ -299,9 +299,12 @@ def delete_run(run_id: str) -> None:
 # ------------------------------------------------------------------------------ logging
 def log_metric(
     key: str, value: float, step: int | None = None, synchronous: bool | None = None,
-    timestamp: int | None = None, run_id: str | None = None, **_: Any,
+    timestamp: int | None = None, run_id: str | None = None, model_id: str | None = None,
+    dataset: Any = None, **_: Any,
 ) -> Any:
-    """Buffered: costs about a microsecond; written within ``FLUSH_SECONDS`` or at end_run."""
+    """Buffered: costs about a microsecond; written within ``FLUSH_SECONDS`` or at end_run.
+    With ``model_id`` (MLflow 3) the point is also written, at once, as the logged model's metric
+    on ``dataset``."""
     stack = getattr(_local, "stack", None)
     if run_id is None and stack:
         active = stack[-1]
@@ -320,6 +323,10 @@ def log_metric(
         timestamp = time.time_ns() // 1_000_000
     elif type(timestamp) is not int or not -(2**63) <= timestamp < 2**63:
         timestamp = check_int(timestamp, "metric timestamp")
+    if model_id is not None:  # checked and written before the run's point is buffered
+        from lighttrack.fluent_models import model_metric
+
+        model_metric(key, value, timestamp, step, active.run_id if active else run_id, model_id, dataset)
     if active is not None:
         active._writer.add(active.run_id, key, value, timestamp, step)
     else:
@@ -332,13 +339,19 @@ def log_metric(
 
 def log_metrics(
     metrics: dict[str, float], step: int | None = None, synchronous: bool | None = None,
-    run_id: str | None = None, timestamp: int | None = None, **_: Any,
+    run_id: str | None = None, timestamp: int | None = None, model_id: str | None = None,
+    dataset: Any = None, **_: Any,
 ) -> Any:
     """All checked first (nothing is buffered if one is bad), then buffered like log_metric."""
     checked = {check_key(k, "metric"): check_metric_value(k, v) for k, v in metrics.items()}
     step = 0 if step is None else check_int(step, "metric step")
     timestamp = time.time_ns() // 1_000_000 if timestamp is None else check_int(timestamp, "metric timestamp")
     client, target = _target(run_id)
+    if model_id is not None:
+        from lighttrack.fluent_models import model_metric
+
+        for key, value in checked.items():
+            model_metric(key, value, timestamp, step, target, model_id, dataset)
     add = client.store.writer.add
     for key, value in checked.items():
         add(target, key, value, timestamp, step)

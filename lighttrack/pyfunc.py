@@ -311,11 +311,12 @@ def log_model(
     **_: Any,
 ) -> ModelInfo:
     """Save a custom PythonModel into the active run's artifacts (and register it if asked)."""
-    from lighttrack.models.logged import artifact_path_of, log_model_folder
+    from lighttrack.models.logged import artifact_path_of, log_model_folder, logged_model_keywords
 
     path = artifact_path_of(artifact_path, name)
+    extra = logged_model_keywords(_)  # MLflow 3's params, tags, model_type, step, model_id
 
-    def save(folder: Path, run_id: str, rel: str) -> Model:
+    def save(folder: Path, run_id: str | None, rel: str) -> Model:
         shutil.rmtree(folder)
         return save_model(
             folder, python_model, artifacts, signature, input_example, pip_requirements,
@@ -323,4 +324,4 @@ def log_model(
             _artifact_path=rel,
         )
 
-    return log_model_folder(save, path, registered_model_name)
+    return log_model_folder(save, path, registered_model_name, **extra)

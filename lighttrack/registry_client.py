@@ -30,7 +30,12 @@ _RUN_PREFIXES = ("runs:/", "lighttrack:/runs/")
 
 
 def source_kind(source: str) -> str:
-    """'run' (artifacts in this file), 'folder' (a local path) or 'remote' (recorded, never fetched)."""
+    """'run' (artifacts in this file), 'logged' (a logged model, ``models:/<model_id>``),
+    'folder' (a local path) or 'remote' (recorded, never fetched)."""
+    from lighttrack.models.uri import logged_model_id
+
+    if logged_model_id(source):
+        return "logged"
     if source.startswith(_RUN_PREFIXES):
         return "run"
     if source.startswith("file://") or ":/" not in source:
@@ -80,12 +85,14 @@ class RegistryMixin:
     def create_model_version(
         self, name: str, source: str, run_id: str | None = None, tags: dict[str, Any] | None = None,
         run_link: str | None = None, description: str | None = None, await_creation_for: int | None = None,
-        *, _create_model: bool = False,
+        model_id: str | None = None, *, _create_model: bool = False,
     ) -> ModelVersion:
         """A new version of ``name`` whose files are ``source``, in MLflow's forms:
 
         - ``runs:/<run_id>/<path>`` or the run's artifact URI (``f"{run.info.artifact_uri}/model"``):
-          checked to hold an MLmodel, recorded as given;
+          checked to hold an MLmodel, recorded as given (with the logged model the run made
+          there as ``model_id``);
+        - ``models:/<model_id>`` (MLflow 3): a logged model of this file, recorded as given;
         - a local model folder (or ``file://`` URI): copied into the file first (as a run of the
           ``imported-models`` experiment), recorded as that run's ``runs:/`` URI;
         - any other URI (``s3://``, ``https://``, ``dbfs:/``...): recorded as a reference; it is
@@ -95,7 +102,19 @@ class RegistryMixin:
             raise InvalidArgument(f"a model version's source is a URI or a model folder, not {source!r}")
         kind = source_kind(source)
         source_run = run_id
-        if kind == "run":
+        if kind == "logged":
+            from lighttrack.models.uri import logged_model_id
+            from lighttrack.store import logged_models as model_store
+
+            found = logged_model_id(source)
+            if model_id is not None and model_id != found:
+                raise InvalidArgument(f"model_id {model_id} does not match the source's model {found}")
+            model_id = found
+            logged = self.get_logged_model(found)  # type: ignore[attr-defined]
+            if not any(path == "MLmodel" for path, _, _ in model_store.files(self._conn, found)):
+                raise NotFound(f"{source} holds no model (no MLmodel file; its status is {logged.status})")
+            source_run = source_run or logged.source_run_id
+        elif kind == "run":
             from lighttrack.artifacts import split_artifact_uri
             from lighttrack.store import artifacts as artifact_store
             from lighttrack.store import runs as run_store
@@ -104,8 +123,13 @@ class RegistryMixin:
             if run_id is not None and run_id != source_run:
                 raise InvalidArgument(f"run_id {run_id} does not match the source's run {source_run}")
             pk = run_store.run_pk(self._conn, source_run)
-            if artifact_store.blob_of(self._conn, pk, f"{path}/MLmodel" if path else "MLmodel") is None:
+            from lighttrack.store.logged_models import find_in_run
+
+            in_run = find_in_run(self._conn, source_run, path) if path else None
+            if artifact_store.blob_of(self._conn, pk, f"{path}/MLmodel" if path else "MLmodel") is None and (
+                    in_run is None):
                 raise NotFound(f"{source} holds no model (no MLmodel file there)")
+            model_id = model_id or in_run
         elif kind == "folder":
             from pathlib import Path
 
@@ -119,7 +143,7 @@ class RegistryMixin:
         checked = checked_mapping(tags, "tag", tag_value)
         return registry_store.create_version(
             self._conn, name, source, source_run, user_name(), checked, description,
-            create_model_if_missing=_create_model,
+            create_model_if_missing=_create_model, model_id=model_id,
         )
 
     def get_model_version(self, name: str, version: str | int) -> ModelVersion:

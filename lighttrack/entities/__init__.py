@@ -62,6 +62,10 @@ class Metric:
     timestamp: int
     step: int = 0
     run_id: str | None = None
+    # MLflow 3: a metric may belong to a logged model and name the dataset it was computed on
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,7 @@ class ModelVersion:
     tags: dict[str, str] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
     run_link: str | None = None
+    model_id: str | None = None  # MLflow 3: the logged model this version was registered from
 
 
 @dataclass(frozen=True)
@@ -261,3 +266,7 @@ class Dataset:
 class DatasetInput:
     dataset: Dataset
     tags: list[InputTag] = field(default_factory=list)
+
+
+# MLflow 3's logged model, at mlflow.entities' path (defined beside, it needs Metric above)
+from lighttrack.entities.logged_model import LoggedModel, LoggedModelStatus  # noqa: E402,F401

@@ -66,10 +66,15 @@ def get_model_info(model_uri: str) -> ModelInfo:
     with tempfile.TemporaryDirectory() as tmp:
         folder = download_model(model_uri, Path(tmp))
         model = Model.load(folder)
-    uri = to_runs_uri(model_uri) if str(model_uri).startswith("models:/") else str(model_uri)
+    from lighttrack.models.uri import logged_model_id
+
+    uri = str(model_uri)
+    if uri.startswith("models:/") and not logged_model_id(uri):
+        uri = to_runs_uri(uri)
     return ModelInfo(
         artifact_path=model.artifact_path or "", flavors=model.flavors, model_uri=uri,
         model_uuid=model.model_uuid, run_id=model.run_id or "",
         saved_input_example_info=model.saved_input_example_info, signature=model.signature,
         utc_time_created=model.utc_time_created, mlflow_version=model.mlflow_version, metadata=model.metadata,
+        model_id=model.extra.get("model_id"),
     )

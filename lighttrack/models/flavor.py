@@ -125,15 +125,24 @@ def finish_model(
 
 
 def log_flavor_model(save_model: Callable[..., Model], artifact_path: str | None, name: str | None,
-                     registered_model_name: str | None, *args: Any, **kwargs: Any):
-    """``save_model(*args, path, **kwargs, _run_id=, _artifact_path=)`` into the active run
-    (started if none, as MLflow does), then register it when asked. Returns a ModelInfo."""
-    from lighttrack.models.logged import artifact_path_of, log_model_folder
+                     registered_model_name: str | None, *args: Any, _logged: dict[str, Any] | None = None,
+                     **kwargs: Any):
+    """``save_model(*args, path, **kwargs, _run_id=, _artifact_path=)`` as a LoggedModel (in
+    the active run if any, as MLflow 3 does), then register it when asked. Returns a ModelInfo.
+
+    ``_logged`` (or the same keys among ``kwargs``) holds MLflow 3's logged-model keywords:
+    params, tags, model_type, step, model_id."""
+    from lighttrack.models.logged import artifact_path_of, log_model_folder, logged_model_keywords
 
     path = artifact_path_of(artifact_path, name)
+    extra = logged_model_keywords({**{k: kwargs.pop(k) for k in list(kwargs) if k in _LOGGED_KEYS},
+                                   **(_logged or {})})
 
-    def save(folder: Path, run_id: str, rel: str) -> Model:
+    def save(folder: Path, run_id: str | None, rel: str) -> Model:
         shutil.rmtree(folder)
         return save_model(*args, folder, **kwargs, _run_id=run_id, _artifact_path=rel)
 
-    return log_model_folder(save, path, registered_model_name)
+    return log_model_folder(save, path, registered_model_name, **extra)
+
+
+_LOGGED_KEYS = ("params", "tags", "model_type", "step", "model_id")

@@ -136,7 +136,7 @@ def log_model(
         conda_env=conda_env, code_paths=code_paths, serialization_format=serialization_format, signature=signature,
         input_example=input_example, pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements, pyfunc_predict_fn=pyfunc_predict_fn,
-        metadata=metadata, skops_trusted_types=skops_trusted_types,
+        metadata=metadata, skops_trusted_types=skops_trusted_types, _logged=_,
     )
 
 

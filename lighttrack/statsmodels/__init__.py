@@ -81,13 +81,14 @@ def log_model(
     metadata: dict[str, Any] | None = None,
     *,
     name: str | None = None,
+    **logged: Any,  # MLflow 3's params, tags, model_type, step, model_id
 ) -> ModelInfo:
     """Save the results into the active run (started if none) and register them when asked."""
     from lighttrack.models.flavor import log_flavor_model
 
     return log_flavor_model(
         save_model, artifact_path, name, registered_model_name, statsmodels_model, code_paths=code_paths, remove_data=remove_data, signature=signature, input_example=input_example,
-        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements, metadata=metadata,
+        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements, metadata=metadata, _logged=logged,
     )
 
 

@@ -262,3 +262,78 @@ def _sync(db: Database) -> None:
         PRAGMA user_version = 3;
         """
     )
+
+
+@migrations(name="0004_logged_models")
+def _logged_models(db: Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- MLflow 3's LoggedModel: a model is an entity of its experiment, not only a folder of a
+        -- run; a run may log several and a model may exist without any run.
+        CREATE TABLE logged_models (
+            id                     INTEGER PRIMARY KEY,
+            model_id               TEXT NOT NULL UNIQUE,    -- 'm-<32 hex>', what users see
+            experiment_id          INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            name                   TEXT NOT NULL,
+            -- the run's uuid, not a foreign key: a model outlives a purged run, as in MLflow
+            source_run_id          TEXT,
+            status                 TEXT NOT NULL DEFAULT 'PENDING'
+                                   CHECK (status IN ('UNSPECIFIED', 'PENDING', 'READY', 'FAILED')),
+            status_message         TEXT,
+            model_type             TEXT,
+            artifact_location      TEXT NOT NULL,
+            lifecycle_stage        TEXT NOT NULL DEFAULT 'active'
+                                   CHECK (lifecycle_stage IN ('active', 'deleted')),
+            creation_timestamp     INTEGER NOT NULL,
+            last_updated_timestamp INTEGER NOT NULL
+        );
+        CREATE INDEX logged_models_by_experiment ON logged_models(experiment_id, creation_timestamp DESC);
+        CREATE INDEX logged_models_by_run ON logged_models(source_run_id) WHERE source_run_id IS NOT NULL;
+
+        CREATE TABLE logged_model_params (
+            model_pk INTEGER NOT NULL REFERENCES logged_models(id) ON DELETE CASCADE,
+            key      TEXT NOT NULL,
+            value    TEXT NOT NULL,
+            PRIMARY KEY (model_pk, key)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE logged_model_tags (
+            model_pk INTEGER NOT NULL REFERENCES logged_models(id) ON DELETE CASCADE,
+            key      TEXT NOT NULL,
+            value    TEXT NOT NULL,
+            PRIMARY KEY (model_pk, key)
+        ) WITHOUT ROWID;
+
+        -- A model's metrics, each with the run it was logged from and the dataset it was
+        -- computed on ('' when none). value NULL means NaN, as in latest_metrics.
+        CREATE TABLE logged_model_metrics (
+            model_pk       INTEGER NOT NULL REFERENCES logged_models(id) ON DELETE CASCADE,
+            key            TEXT NOT NULL,
+            value          REAL,
+            timestamp      INTEGER NOT NULL,
+            step           INTEGER NOT NULL,
+            run_id         TEXT NOT NULL DEFAULT '',
+            dataset_name   TEXT NOT NULL DEFAULT '',
+            dataset_digest TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (model_pk, key, timestamp, step, run_id, dataset_name, dataset_digest)
+        ) WITHOUT ROWID;
+
+        -- The model's own files (its artifact_location), content-addressed like run artifacts:
+        -- a model logged inside a run is also linked into the run's tree, sharing the blobs.
+        CREATE TABLE logged_model_artifacts (
+            model_pk     INTEGER NOT NULL REFERENCES logged_models(id) ON DELETE CASCADE,
+            path         TEXT NOT NULL,
+            sha256       TEXT NOT NULL REFERENCES blobs(sha256),
+            size         INTEGER NOT NULL,
+            created_time INTEGER NOT NULL,
+            PRIMARY KEY (model_pk, path)
+        ) WITHOUT ROWID;
+        CREATE INDEX logged_model_artifacts_by_blob ON logged_model_artifacts(sha256);
+
+        -- MLflow 3's ModelVersion.model_id: the logged model a version was registered from.
+        ALTER TABLE model_versions ADD COLUMN logged_model_id TEXT;
+
+        PRAGMA user_version = 4;
+        """
+    )

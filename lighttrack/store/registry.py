@@ -118,7 +118,7 @@ def _touch(conn: sqlite3.Connection, model_pk: int) -> None:
 # ------------------------------------------------------------------- entities from rows
 _VERSION_COLUMNS = (
     "v.id, m.name, v.version, v.creation_time, v.last_updated_time, v.stage, v.source, v.run_id,"
-    " v.description, v.user_id, v.status"
+    " v.description, v.user_id, v.status, v.logged_model_id"
 )
 
 
@@ -141,9 +141,10 @@ def _versions(conn: sqlite3.Connection, rows: list[tuple]) -> list[ModelVersion]
         ModelVersion(
             name=name, version=int(version), creation_timestamp=created, last_updated_timestamp=updated,
             current_stage=stage, source=source, run_id=run_id, description=description or None,
-            user_id=user, status=status, tags=tags[vid], aliases=aliases[vid],
+            user_id=user, status=status, tags=tags[vid], aliases=aliases[vid], model_id=logged_model_id,
         )
-        for vid, name, version, created, updated, stage, source, run_id, description, user, status in rows
+        for vid, name, version, created, updated, stage, source, run_id, description, user, status, logged_model_id
+        in rows
     ]
 
 
@@ -263,7 +264,9 @@ def search_models(
 def create_version(
     conn: sqlite3.Connection, name: str, source: str, run_id: str | None, user: str,
     tags: dict[str, str] | None = None, description: str | None = None, create_model_if_missing: bool = False,
+    model_id: str | None = None,
 ) -> ModelVersion:
+    """``model_id``: the logged model the version was registered from (MLflow 3)."""
     now = now_ms()
     with write_transaction(conn):
         row = conn.execute("SELECT id FROM registered_models WHERE name = ?", (name,)).fetchone()
@@ -281,8 +284,8 @@ def create_version(
         ).fetchone()
         vid = conn.execute(
             "INSERT INTO model_versions (uuid, model_id, version, source, run_id, description, user_id,"
-            " creation_time, last_updated_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (uuid.uuid4().hex, pk, number, source, run_id, description or "", user, now, now),
+            " creation_time, last_updated_time, logged_model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (uuid.uuid4().hex, pk, number, source, run_id, description or "", user, now, now, model_id),
         ).lastrowid
         conn.executemany(
             "INSERT INTO model_version_tags (version_id, key, value) VALUES (?, ?, ?)",

@@ -123,6 +123,7 @@ def log_model(
     metadata: dict[str, Any] | None = None,
     *,
     name: str | None = None,
+    **logged: Any,  # MLflow 3's params, tags, model_type, step, model_id
 ) -> ModelInfo:
     """Save the model into the active run (started if none) and register it when asked."""
     from lighttrack.models.flavor import log_flavor_model
@@ -133,7 +134,7 @@ def log_model(
         save_model, artifact_path, name, registered_model_name, model, code_paths=code_paths,
         signature=signature, input_example=input_example, pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements, saved_model_kwargs=saved_model_kwargs,
-        keras_model_kwargs=keras_model_kwargs, metadata=metadata,
+        keras_model_kwargs=keras_model_kwargs, metadata=metadata, _logged=logged,
     )
 
 
