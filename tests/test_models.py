@@ -89,7 +89,7 @@ def test_log_model_writes_mlflows_folder_format(forest, iris):
     X_train = iris[0]
     with mlflow.start_run() as run:
         info = mlflow.sklearn.log_model(forest, name="model", input_example=X_train[:3])
-    assert info.model_uri == f"runs:/{run.info.run_id}/model" and info.run_id == run.info.run_id
+    assert info.model_uri == f"models:/{info.model_id}" and info.run_id == run.info.run_id  # MLflow 3
     files = {f.path for f in mlflow.MlflowClient().list_artifact_files(run.info.run_id)}
     assert files == {f"model/{n}" for n in ("MLmodel", "model.skops", "requirements.txt", "python_env.yaml",
                                             "conda.yaml", "input_example.json")}
@@ -115,7 +115,7 @@ def test_artifact_path_positional_keyword_and_name_all_work(forest):
         mlflow.sklearn.log_model(forest, "a")
         mlflow.sklearn.log_model(forest, artifact_path="b")
         mlflow.sklearn.log_model(forest, name="c")
-        with pytest.raises(InvalidArgument, match="either name= or artifact_path="):
+        with pytest.raises(InvalidArgument, match="both artifact_path= .deprecated. and name="):
             mlflow.sklearn.log_model(forest, artifact_path="x", name="y")
     assert [f.path for f in mlflow.list_artifacts(run.info.run_id)] == ["a", "b", "c"]
 

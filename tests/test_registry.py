@@ -22,7 +22,8 @@ def model_uris():
     for c in (0.1, 1.0, 10.0):
         with mlflow.start_run():
             model = LogisticRegression(C=c, max_iter=500).fit(X, y)
-            uris.append(mlflow.sklearn.log_model(model, name="model").model_uri)
+            info = mlflow.sklearn.log_model(model, name="model")
+            uris.append(f"runs:/{info.run_id}/model")  # MLflow 2's form, which keeps working
     return uris
 
 

@@ -83,6 +83,10 @@ def _register() -> None:
     cli.add_command(plot.plot)
     for command in serve.COMMANDS:
         models.models.add_command(command)
+    from lighttrack.cli import logged_models
+
+    for command in logged_models.COMMANDS:
+        models.models.add_command(command)
 
     from lighttrack.cli import mlflow_names
     from lighttrack.cli.common import with_db_everywhere

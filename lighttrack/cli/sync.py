@@ -57,8 +57,8 @@ def _summary(report: MergeReport, verb: str) -> None:
         f"{report.runs_unchanged} already here; {report.metric_points:,} metric points, "
         f"{report.artifacts} artifact(s) ({report.blob_bytes:,} new bytes); {report.experiments_created} "
         f"experiment(s) created, {report.experiments_matched} matched; {report.models_created} model(s), "
-        f"{report.versions_added} version(s), {report.aliases_added} alias(es) added "
-        f"in {report.seconds:.2f}s"
+        f"{report.versions_added} version(s), {report.aliases_added} alias(es) added; "
+        f"{report.logged_models_added} logged model(s) added in {report.seconds:.2f}s"
     )
     for note in report.notes:
         click.echo(f"  note: {note}")

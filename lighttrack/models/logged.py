@@ -64,10 +64,10 @@ def artifact_path_of(artifact_path: str | None, name: str | None) -> str:
         raise InvalidArgument(
             "both artifact_path= (deprecated) and name= were given: give only name="
         )
-    if artifact_path:
-        import warnings
+    if artifact_path:  # logged, not a Python warning, as MLflow 3 does it
+        import logging
 
-        warnings.warn("`artifact_path` is deprecated. Please use `name` instead.", FutureWarning, stacklevel=4)
+        logging.getLogger("lighttrack.models").warning("`artifact_path` is deprecated. Please use `name` instead.")
     chosen = artifact_path or name or "model"
     from lighttrack.store.artifacts import normalise_path
 

@@ -25,6 +25,25 @@ def set_signature(model_uri: str | os.PathLike[str], signature: ModelSignature) 
     if not isinstance(signature, ModelSignature):
         raise InvalidArgument(f"signature must be a ModelSignature, not {type(signature).__name__}")
     text = os.fspath(model_uri)
+    from lighttrack.models.uri import logged_model_id
+
+    if (model_id := logged_model_id(text)) is not None:  # MLflow 3: a logged model's MLmodel may change
+        import yaml
+
+        from lighttrack import fluent
+        from lighttrack.store import logged_models as model_store
+
+        client = fluent._client()
+        rows = {path: sha for path, sha, _ in model_store.files(client.store.conn, model_id)}
+        if MLMODEL not in rows:
+            raise InvalidArgument(f"{text} has no MLmodel file")
+        from lighttrack.store.artifacts import iter_blob
+
+        raw = b"".join(iter_blob(client.store.conn, rows[MLMODEL], f"MLmodel of {text}"))
+        model = Model.from_dict(yaml.safe_load(raw))
+        model.signature = signature
+        model_store.put_bytes(client.store.conn, model_id, MLMODEL, _yaml_text(model).encode())
+        return
     if text.startswith("models:/"):
         raise InvalidArgument(
             f"{text}: a registered model version is read-only; load its source model, log it again "

@@ -73,7 +73,9 @@ def load(model_uri: str, client: Any, allow_pickle: bool | None = None) -> Serve
 
     version = run_id = None
     loaded_uri = model_uri
-    if model_uri.startswith("models:/"):
+    from lighttrack.models.uri import logged_model_id
+
+    if model_uri.startswith("models:/") and not logged_model_id(model_uri):  # a logged model never moves
         found = resolve_version(model_uri, client)
         version, run_id = found.version, found.run_id
         loaded_uri = f"models:/{found.name}/{found.version}"

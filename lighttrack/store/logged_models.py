@@ -367,6 +367,29 @@ def put_files(conn: sqlite3.Connection, model_id: str, planned: list[tuple[str, 
     return sum(size for _, _, _, size in hashed)
 
 
+def put_bytes(conn: sqlite3.Connection, model_id: str, path: str, data: bytes) -> None:
+    """Replace one file of a model (MLmodel, by set_signature) and its copy in the source run."""
+    import hashlib
+    import tempfile
+
+    sha = hashlib.sha256(data).hexdigest()
+    with tempfile.NamedTemporaryFile(prefix="lighttrack-model-") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        model = get(conn, model_id)
+        with write_transaction(conn):
+            pk = model_pk(conn, model_id, for_write=True)
+            if not artifact_store._has_blob(conn, sha):
+                artifact_store._store_blob(conn, Path(tmp.name), sha, len(data))
+            link(conn, pk, path, sha, len(data))
+            if model.source_run_id:
+                row = conn.execute("SELECT a.run_id FROM artifacts a JOIN runs r ON r.id = a.run_id"
+                                   " WHERE r.uuid = ? AND a.path = ?",
+                                   (model.source_run_id, artifact_store.posix_join(model.name, path))).fetchone()
+                if row is not None:
+                    artifact_store._link(conn, row[0], artifact_store.posix_join(model.name, path), sha, len(data))
+
+
 def link(conn: sqlite3.Connection, pk: int, path: str, sha: str, size: int, created: int | None = None) -> None:
     conn.execute(
         "INSERT INTO logged_model_artifacts (model_pk, path, sha256, size, created_time) VALUES (?, ?, ?, ?, ?)"

@@ -66,8 +66,12 @@ def purge(conn: sqlite3.Connection, path: Path, older_than_ms: int = 0, vacuum: 
         ).fetchall()
         conn.executemany("DELETE FROM runs WHERE id = ?", runs)  # cascades to params, metrics...
         conn.executemany("DELETE FROM experiments WHERE id = ?", experiments)
+        # deleted logged models go too (MLflow's delete_logged_model is soft; gc makes it final)
+        conn.execute("DELETE FROM logged_models WHERE lifecycle_stage = 'deleted' AND last_updated_timestamp <= ?",
+                     (cutoff,))
         blobs = conn.execute(
             "SELECT sha256 FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM artifacts)"
+            " AND sha256 NOT IN (SELECT sha256 FROM logged_model_artifacts)"  # a model's own files
         ).fetchall()
         conn.executemany("DELETE FROM blob_chunks WHERE sha256 = ?", blobs)
         conn.executemany("DELETE FROM blobs WHERE sha256 = ?", blobs)

@@ -52,6 +52,7 @@ class MergeReport:
     models_created: int = 0
     versions_added: int = 0
     aliases_added: int = 0
+    logged_models_added: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -64,7 +65,7 @@ class MergeReport:
     @property
     def changed(self) -> bool:
         return bool(self.experiments_created or self.runs_added or self.runs_replaced or self.runs_combined
-                    or self.versions_added or self.aliases_added or self.models_created)
+                    or self.versions_added or self.aliases_added or self.models_created or self.logged_models_added)
 
 
 def _attach(conn: sqlite3.Connection, source: Path) -> int:
@@ -133,6 +134,11 @@ def merge(
             tick("metrics and artifacts", 0, 1)
             _copy_run_contents(conn, report)
             _combine_ties(conn, report, ties)
+            if version >= 4:  # MLflow 3's logged models (schema 0004)
+                from lighttrack.store.merge_logged import merge_logged_models
+
+                tick("logged models", 0, 1)
+                merge_logged_models(conn, report, only_selected=run_ids is not None)
             if version >= 2 and registry != "none":
                 tick("registry", 0, 1)
                 _merge_registry(conn, report, referenced_only=registry == "referenced")
@@ -168,7 +174,7 @@ def _remove_side_files(source: Path, before: set[str]) -> None:
 
 
 def _drop_temp(conn: sqlite3.Connection) -> None:
-    for table in ("sel", "exp_map", "exp_by_name", "new_runs", "copy_map", "key_map", "need_blobs", "tie_map"):
+    for table in ("sel", "exp_map", "exp_by_name", "new_runs", "copy_map", "key_map", "need_blobs", "tie_map", "model_map"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
@@ -491,12 +497,14 @@ def _merge_registry(conn: sqlite3.Connection, report: MergeReport, referenced_on
 def _merge_versions(conn, report, src_model, dst_model, version_scope, store_uuid, renamed_origin) -> dict[int, int]:
     """Map source version ids to target version ids, appending the new ones."""
     version_map: dict[int, int] = {}
+    columns = {row[1] for row in conn.execute("PRAGMA src.table_info(model_versions)")}
+    logged = "v.logged_model_id" if "logged_model_id" in columns else "NULL"  # schema 0004
     rows = conn.execute(
         "SELECT v.id, v.uuid, v.version, v.stage, v.source, v.run_id, v.description, v.user_id, v.status,"
-        f" v.creation_time, v.last_updated_time FROM src.model_versions v WHERE v.model_id = ?{version_scope}"
-        " ORDER BY v.version", (src_model,),
+        f" v.creation_time, v.last_updated_time, {logged} FROM src.model_versions v WHERE v.model_id = ?"
+        f"{version_scope} ORDER BY v.version", (src_model,),
     ).fetchall()
-    for src_vid, uid, number, stage, source, run_id, description, user, status, created, updated in rows:
+    for src_vid, uid, number, stage, source, run_id, description, user, status, created, updated, model_id in rows:
         existing = conn.execute("SELECT id FROM main.model_versions WHERE uuid = ?", (uid,)).fetchone()
         if existing is not None:
             version_map[src_vid] = existing[0]
@@ -506,8 +514,9 @@ def _merge_versions(conn, report, src_model, dst_model, version_scope, store_uui
         ).fetchone()
         dst_vid = conn.execute(
             "INSERT INTO main.model_versions (uuid, model_id, version, stage, source, run_id, description, user_id,"
-            " status, creation_time, last_updated_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (uid, dst_model, new_number, stage, source, run_id, description, user, status, created, updated),
+            " status, creation_time, last_updated_time, logged_model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (uid, dst_model, new_number, stage, source, run_id, description, user, status, created, updated,
+             model_id),
         ).lastrowid
         conn.execute(
             "INSERT INTO main.model_version_tags (version_id, key, value)"

@@ -255,10 +255,13 @@ def _drop_damaged(dst: sqlite3.Connection, tables: dict[str, TableRecovery]) -> 
         lost.extend(f"artifact {path!r} of run {run}: {problem}" for run, path in users)
         for table, sql in (
             ("artifacts", "DELETE FROM artifacts WHERE sha256 = ?"),
+            ("logged_model_artifacts", "DELETE FROM logged_model_artifacts WHERE sha256 = ?"),
             ("blob_chunks", "DELETE FROM blob_chunks WHERE sha256 = ?"),
             ("blobs", "DELETE FROM blobs WHERE sha256 = ?"),
         ):
-            tables[table].removed += dst.execute(sql, (sha,)).rowcount
+            removed = dst.execute(sql, (sha,)).rowcount
+            if table in tables:
+                tables[table].removed += removed
     bad_chunks = []
     for chunk_id, run, key, data in dst.execute(
         "SELECT c.id, r.uuid, k.key, c.data FROM metric_chunks c LEFT JOIN runs r ON r.id = c.run_id"
