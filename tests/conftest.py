@@ -33,6 +33,9 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     fluent._all_active.clear()
     fluent._active_experiment_id = None
     fluent._last_active_run_id = None
+    from lighttrack.models import logged
+
+    logged._last_logged_model_id = None
     fluent._clients.clear()
     config.set_tracking_uri(None)
     config.set_registry_uri(None)

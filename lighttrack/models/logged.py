@@ -248,6 +248,21 @@ def import_model_folder(folder: Path, client, name: str) -> str:
     return f"runs:/{run_id}/model"
 
 
+def vouch_for_folder(folder: Path) -> None:
+    """An imported model folder gets file hashes now (MLflow writes none), so it is checked from
+    here on; one that has hashes must match them. Done in place, on a temporary copy."""
+    from lighttrack.models.files import verify_model
+    from lighttrack.models.mlmodel import MLMODEL, record_hashes
+
+    model = Model.load(folder)
+    if model.file_hashes:
+        verify_model(model, folder, verify=True)
+        return
+    verify_model_paths(model, folder)
+    record_hashes(model, folder)
+    model.save(folder / MLMODEL)
+
+
 def verify_model_paths(model: Model, folder: Path) -> None:
     """Only the containment half of verification (for a folder about to receive its hashes)."""
     from lighttrack.models.files import inside, referenced_paths

@@ -86,7 +86,7 @@ def create(
     conn: sqlite3.Connection, experiment_id: str, name: str, *, source_run_id: str | None = None,
     model_type: str | None = None, params: dict[str, str] | None = None, tags: dict[str, str] | None = None,
     status: str = LoggedModelStatus.PENDING.value, model_id: str | None = None,
-    creation_timestamp: int | None = None, artifact_location: str | None = None,
+    creation_timestamp: int | None = None, artifact_location: str | None = None, imported: bool = False,
 ) -> LoggedModel:
     """A new logged model, PENDING until its files are in (MLflow's life cycle)."""
     model_id = model_id or new_model_id()
@@ -95,7 +95,7 @@ def create(
     with write_transaction(conn):
         exp_pk = experiment_pk(conn, experiment_id)
         stage = conn.execute("SELECT lifecycle_stage FROM experiments WHERE id = ?", (exp_pk,)).fetchone()[0]
-        if stage != LifecycleStage.ACTIVE:
+        if stage != LifecycleStage.ACTIVE and not imported:  # an import keeps a deleted experiment's models
             raise InvalidState(f"experiment {experiment_id} is deleted: restore it before logging a model to it")
         cur = conn.execute(
             "INSERT INTO logged_models (model_id, experiment_id, name, source_run_id, status, model_type,"

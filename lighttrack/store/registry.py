@@ -443,7 +443,7 @@ def history(conn: sqlite3.Connection, name: str) -> list[ModelHistoryEvent]:
 def import_version(
     conn: sqlite3.Connection, *, name: str, model_uuid: str, model_description: str, model_created: int,
     version_uuid: str, number: int, stage: str, source: str, run_id: str | None, description: str, user: str,
-    created: int, updated: int, tags: dict[str, str], aliases: list[str],
+    created: int, updated: int, tags: dict[str, str], aliases: list[str], model_id: str | None = None,
 ) -> None:
     """Write a version exactly as another store had it (ids, number, stage, times): used to build
     the file an import then merges, so importing twice finds the same ids and adds nothing."""
@@ -455,8 +455,9 @@ def import_version(
         ).lastrowid
         vid = conn.execute(
             "INSERT INTO model_versions (uuid, model_id, version, stage, source, run_id, description, user_id,"
-            " creation_time, last_updated_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (version_uuid, model_pk, number, canonical_stage(stage), source, run_id, description, user, created, updated),
+            " creation_time, last_updated_time, logged_model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (version_uuid, model_pk, number, canonical_stage(stage), source, run_id, description, user, created,
+             updated, model_id),
         ).lastrowid
         conn.executemany("INSERT INTO model_version_tags (version_id, key, value) VALUES (?, ?, ?)",
                          [(vid, k, v) for k, v in tags.items()])

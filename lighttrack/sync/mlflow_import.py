@@ -6,8 +6,9 @@ which is then merged into the target. So importing twice adds nothing, and a run
 in MLflow since the last import follows the merge's rule (the side that finished later wins).
 
 Read: experiments (with tags), runs (params, tags, every metric's full history, artifacts),
-MLflow 3 logged models (stored under their run at their name, so ``runs:/<run>/<name>``
-works), and registered models with their versions, stages, aliases, tags and descriptions.
+MLflow 3 logged models (with their model_id, params, tags, metrics with their datasets and
+status; their files are the model's own and, for a model of a run, also the run's ``<name>/``,
+so ``runs:/<run>/<name>`` works too), and registered models with their versions, stages, aliases, tags and descriptions.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ class _Reader:
         self.client.log_artifacts(run_id, local)
 
     def _logged_models(self, experiment_id: str) -> None:
-        """MLflow 3 keeps logged models outside run artifacts: copy each into its run."""
+        """MLflow 3's logged models, as entities with their own ids and files."""
         search = getattr(self.remote, "search_logged_models", None)
         if search is None:
             return
@@ -183,23 +184,59 @@ class _Reader:
             models = _pages(lambda token: search(experiment_ids=[experiment_id], max_results=100, page_token=token))
         except Exception:  # a store without logged-model support (file stores, older servers)
             return
+        for model in models:
+            self._logged_model(model)
+
+    def _logged_model(self, model: Any) -> None:
         from mlflow.artifacts import download_artifacts
 
-        for model in models:
-            run_id = getattr(model, "source_run_id", None)
-            if not run_id:
-                continue
-            name = model.name or model.model_id
-            if self.client.list_artifacts(run_id, name):
-                self.logged_models[model.model_id] = f"runs:/{run_id}/{name}"
-                continue
-            local = download_artifacts(artifact_uri=model.artifact_location, dst_path=str(self.tmp / model.model_id),
-                                       tracking_uri=self.uri)
-            self.client.log_artifacts(run_id, local, name)
-            self.logged_models[model.model_id] = f"runs:/{run_id}/{name}"
+        from lighttrack.client import folder_files
+        from lighttrack.entities import Metric
+        from lighttrack.store import logged_models as model_store
+        from lighttrack.store import runs as run_store
+        from lighttrack.store.db import write_transaction
+
+        conn = self.staging.conn
+        run_id = getattr(model, "source_run_id", None) or None
+        name = model.name or model.model_id
+        status = str(getattr(model.status, "value", model.status) or "READY").upper()
+        model_store.create(
+            conn, self.experiments[str(model.experiment_id)], name, source_run_id=run_id,
+            model_type=model.model_type or None, params=dict(model.params or {}), tags=dict(model.tags or {}),
+            status=status if status in ("PENDING", "READY", "FAILED", "UNSPECIFIED") else "READY",
+            model_id=model.model_id, creation_timestamp=model.creation_timestamp, imported=True,
+        )
+        metrics = [Metric(m.key, float(m.value), m.timestamp, m.step or 0, m.run_id or run_id, model.model_id,
+                          m.dataset_name or None, m.dataset_digest or None) for m in (model.metrics or [])]
+        if metrics:
+            model_store.log_metrics(conn, metrics)
+        try:
+            local = download_artifacts(artifact_uri=model.artifact_location,
+                                       dst_path=str(self.tmp / model.model_id), tracking_uri=self.uri)
+        except Exception:  # a PENDING or FAILED model may have no files: the entity still comes
+            local = None
+        if local is not None and Path(local).is_dir():
+            if (Path(local) / "MLmodel").exists():
+                from lighttrack.models.logged import vouch_for_folder
+
+                vouch_for_folder(Path(local))  # importing is the user vouching for the store
+            also = None
+            if run_id:
+                try:
+                    pk = run_store.run_pk(conn, run_id)
+                    if not self.client.list_artifacts(run_id, name):
+                        also = (pk, name)
+                except Exception:  # its run is not in this store
+                    also = None
+            model_store.put_files(conn, model.model_id, folder_files(Path(local)), also_run=also)
+        with write_transaction(conn):  # MLflow's times, not the import's
+            conn.execute("UPDATE logged_models SET last_updated_timestamp = ?, status_message = ? WHERE model_id = ?",
+                         (model.last_updated_timestamp, getattr(model, "status_message", None), model.model_id))
+        self.logged_models[model.model_id] = f"models:/{model.model_id}"
 
     # ------------------------------------------------------------------------ registry
     def _registry(self) -> None:
+        from lighttrack.models.uri import logged_model_id
         from lighttrack.store import registry as registry_store
 
         models = _pages(lambda token: self.remote.search_registered_models(max_results=100, page_token=token))
@@ -217,10 +254,11 @@ class _Reader:
                     model_description=model.description or "", model_created=model.creation_timestamp,
                     version_uuid=stable_id("version", model.name, version.version, version.creation_timestamp),
                     number=int(version.version), stage=version.current_stage or "None", source=source,
-                    run_id=source.split("/")[1] if source.startswith("runs:/") else None,
+                    run_id=source.split("/")[1] if source.startswith("runs:/") else (version.run_id or None),
                     description=version.description or "", user=version.user_id or "",
                     created=version.creation_timestamp, updated=version.last_updated_timestamp,
                     tags=dict(version.tags or {}), aliases=aliases.get(str(version.version), []),
+                    model_id=getattr(version, "model_id", None) or logged_model_id(source),
                 )
             for key, value in (model.tags or {}).items():
                 self.client.set_registered_model_tag(model.name, key, value)

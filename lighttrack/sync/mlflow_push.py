@@ -55,6 +55,7 @@ class PushReport:
     artifacts: int = 0
     models_created: int = 0
     versions_created: int = 0
+    logged_models_created: int = 0
     stage_changes: int = 0
     alias_changes: int = 0
     requests: int = 0
@@ -87,6 +88,9 @@ def push_mlflow(
         runs = local.search_runs(ids, filter_string, ViewType.ACTIVE_ONLY, max_results=None,
                                  order_by=["attributes.start_time ASC"])
         pusher.push_runs(runs)
+        from lighttrack.sync.mlflow_push_models import push_logged_models
+
+        pusher.logged_models = push_logged_models(pusher, runs, ids)
         pusher.push_registry({r.info.run_id for r in runs})
     except Exception as exc:
         if getattr(type(exc), "__module__", "").startswith("lighttrack"):
@@ -181,6 +185,7 @@ class _Pusher:
         self.rest = (RestClient(uri, connections=workers) if uri.startswith(("http://", "https://"))
                      else _ClientCalls(remote))
         self._experiments: dict[str, str] = {}  # checked once per push, not once per run
+        self.logged_models: dict[str, str] = {}  # our logged model id -> the server's
         self._states: dict[tuple[str, str], tuple[str, dict]] = self._load_states()
         self._lock = threading.Lock()
         self._unsaved: list[tuple[str, str, str, dict]] = []
@@ -416,7 +421,8 @@ class _Pusher:
 
     # --------------------------------------------------------------------- registry
     def push_registry(self, pushed_runs: set[str]) -> None:
-        versions = [v for v in self.local.search_model_versions(max_results=None) if v.run_id in pushed_runs]
+        versions = [v for v in self.local.search_model_versions(max_results=None)
+                    if v.run_id in pushed_runs or (v.model_id and v.model_id in self.logged_models)]
         by_model: dict[str, list[Any]] = {}
         for version in versions:
             by_model.setdefault(version.name, []).append(version)
@@ -448,16 +454,21 @@ class _Pusher:
         version_uuid = self._version_uuid(version.name, version.version)
         known = self._state("version", version_uuid)
         if known is None:
-            remote_run = self._state("run", version.run_id)[0]
+            remote_run = self._state("run", version.run_id)[0] if version.run_id else None
             from lighttrack.registry_client import split_runs_uri
 
-            source = f"runs:/{remote_run}/{split_runs_uri(version.source)[1]}"
+            remote_model = self.logged_models.get(version.model_id) if version.model_id else None
+            if remote_model:  # MLflow 3's form (it refuses a runs:/ source with a model_id)
+                source = f"models:/{remote_model}"
+            else:
+                source = f"runs:/{remote_run}/{split_runs_uri(version.source)[1]}"
             remote_version = self._created_before(version, remote_run, source)
             if remote_version is None:
                 self._save_many([("version-pending", version_uuid, "", {})], clear_pending=False)
                 created = self.remote.create_model_version(
                     version.name, source, run_id=remote_run,
                     tags=version.tags or None, description=version.description or None,
+                    model_id=remote_model,
                 )
                 remote_version = created.version
                 self.report.versions_created += 1
