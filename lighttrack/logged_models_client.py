@@ -82,6 +82,15 @@ class LoggedModelsMixin:
             raise NotFound(f"cannot log {root}: no such folder")
         model_store.put_files(self._conn, model_id, folder_files(root))
 
+    def read_logged_model_artifact(self, model_id: str, path: str) -> bytes:
+        """One file of the model (its MLmodel, say), checked against its sha256 as it is read."""
+        from lighttrack.store.artifacts import iter_blob
+
+        for file_path, sha, _ in model_store.files(self._conn, model_id):
+            if file_path == path:
+                return b"".join(iter_blob(self._conn, sha, f"file {path!r} of logged model {model_id}"))
+        raise NotFound(f"logged model {model_id} has no file {path!r}")
+
     def download_logged_model(self, model_id: str, dst_path: str | os.PathLike[str]) -> str:
         """The model's files, written under ``dst_path``; returns that folder."""
         target = Path(dst_path)

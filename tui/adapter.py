@@ -83,6 +83,7 @@ class LoggedModel:
     outputs: str
     created: str
     versions: list[Any] = field(default_factory=list)
+    entity: Any = None  # MLflow 3's LoggedModel (model_id, status, params, metrics) when there is one
 
 
 @dataclass
@@ -295,36 +296,55 @@ class TrackingAdapter:
         return self.client.read_artifact(run_id, path)
 
     def logged_models(self, run_id: str, artifacts: list[FileInfo]) -> list[LoggedModel]:
-        """Models logged in the run: every ``MLmodel`` file of its artifacts, with the
+        """Models logged in the run: its LoggedModel entities (MLflow 3), then any other
+        ``MLmodel`` folder of its artifacts (files from before logged models), each with the
         registered versions made from it (when the registry is there)."""
         import yaml
 
+        run = self.client.get_run(run_id)
+        entities = list(self.client.search_logged_models(
+            [run.info.experiment_id], f"source_run_id = {quote(run_id)}", max_results=1000,
+            order_by=[{"field_name": "creation_timestamp", "ascending": True}]))
         models = []
+        for entity in entities:
+            try:
+                spec = yaml.safe_load(self.client.read_logged_model_artifact(entity.model_id, "MLmodel")) or {}
+            except (LighttrackError, yaml.YAMLError):
+                spec = {}
+            models.append(_view(entity.name, spec, entity))
+        named = {m.path for m in models}
         for info in artifacts:
             if info.path.rsplit("/", 1)[-1] != "MLmodel":
                 continue
             folder = info.path.rsplit("/", 1)[0] if "/" in info.path else ""
+            if (folder or ".") in named:
+                continue
             try:
                 spec = yaml.safe_load(self.client.read_artifact(run_id, info.path)) or {}
             except (LighttrackError, yaml.YAMLError):
                 continue
-            signature = spec.get("signature") or {}
-            models.append(LoggedModel(
-                path=folder or ".",
-                flavors=sorted((spec.get("flavors") or {}).keys()),
-                inputs=_schema_text(signature.get("inputs")),
-                outputs=_schema_text(signature.get("outputs")),
-                created=str(spec.get("utc_time_created", "")),
-            ))
+            models.append(_view(folder or ".", spec, None))
         if models and self.has_registry:
             try:
                 versions = self.client.search_model_versions(f"run_id = {quote(run_id)}")
             except LighttrackError:
                 versions = []
             for model in models:
-                model.versions = [v for v in versions if _source_matches(v, model.path)] or (
-                    list(versions) if len(models) == 1 else [])
+                model_id = model.entity.model_id if model.entity else None
+                model.versions = [v for v in versions if (model_id and v.model_id == model_id)
+                                  or _source_matches(v, model.path)] or (list(versions) if len(models) == 1 else [])
         return models
+
+    def experiment_logged_models(self, experiment_ids: list[str] | tuple[str, ...], filter_text: str = "",
+                                 cap: int = 1000) -> list[Any]:
+        """An experiment's logged models, newest first, filtered with the search grammar."""
+        return list(self.client.search_logged_models(list(experiment_ids), filter_text or None, max_results=cap))
+
+    def register_logged_model(self, model_id: str, name: str) -> Any:
+        """Register ``models:/<model_id>`` as the next version of ``name`` (created when new)."""
+        from lighttrack.models.logged import register_model
+
+        return register_model(f"models:/{model_id}", name, client=self.client)
 
     # ----------------------------------------------------------------------- compare
     def compare(self, run_ids: list[str]) -> CompareData:
@@ -457,6 +477,15 @@ def _schema_text(schema: Any) -> str:
                 kind = f"tensor {info.get('dtype', '')}{info.get('shape', '')}"
             parts.append(f"{column['name']}: {kind}" if column.get("name") else str(kind))
     return ", ".join(parts)
+
+
+def _view(path: str, spec: dict, entity: Any) -> LoggedModel:
+    signature = spec.get("signature") or {}
+    return LoggedModel(
+        path=path, flavors=sorted((spec.get("flavors") or {}).keys()),
+        inputs=_schema_text(signature.get("inputs")), outputs=_schema_text(signature.get("outputs")),
+        created=str(spec.get("utc_time_created", "")), entity=entity,
+    )
 
 
 def _source_matches(version: Any, path: str) -> bool:

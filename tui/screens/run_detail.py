@@ -276,6 +276,8 @@ class RunDetailScreen(ChartOptions, DataScreen):
             table.add_column(style="bold", no_wrap=True)
             table.add_column(overflow="fold")
             table.add_row("model", Text(model.path, style="bold"))
+            if model.entity is not None:  # MLflow 3's LoggedModel
+                table.add_row("model id", f"{model.entity.model_id}  ({model.entity.status})")
             table.add_row("flavors", ", ".join(model.flavors) or "–")
             table.add_row("inputs", model.inputs or "–")
             table.add_row("outputs", model.outputs or "–")

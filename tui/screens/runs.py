@@ -63,6 +63,8 @@ class RunsScreen(DataScreen):
         Binding("g", "group", "Group", id="runs.group", tooltip="Group child runs under their parent run"),
         Binding("f", "fold", "Fold", id="runs.fold", tooltip="Fold or unfold the children of this parent run (grouped)"),
         Binding("F", "fold_all", "Fold all", id="runs.fold_all", tooltip="Fold (or unfold) every parent run's children"),
+        Binding("M", "logged_models", "Logged models", id="runs.logged_models",
+                tooltip="The experiment's logged models: search, open, register"),
         Binding("p", "scatter", "Scatter", id="runs.scatter",
                 tooltip="Scatter plot of a param or metric against another over the filtered runs"),
         Binding("P", "parallel", "Parallel", id="runs.parallel",
@@ -560,6 +562,11 @@ class RunsScreen(DataScreen):
             self.notify("mark two or more runs with Space first", severity="warning")
             return
         self.lt_app.open_compare(list(self.marked), [self.colours[i] for i in self.marked])
+
+    def action_logged_models(self) -> None:
+        from tui.screens.logged_models import LoggedModelsScreen
+
+        self.app.push_screen(LoggedModelsScreen(list(self.experiment_ids)))
 
     def action_scatter(self) -> None:
         from tui.screens.scatter import ScatterScreen
