@@ -39,6 +39,8 @@ _EXPORTS: dict[str, str] = {
                      "set_system_metrics_sampling_interval", "set_system_metrics_samples_before_logging",
                      "set_system_metrics_node_id")
     },
+    "log_input": "lighttrack.fluent_datasets",
+    "log_inputs": "lighttrack.fluent_datasets",
     "register_model": "lighttrack.models.logged",
     "run": "lighttrack.projects.running",
     "autolog": "lighttrack.autologging",
@@ -59,7 +61,7 @@ _EXPORTS: dict[str, str] = {
 # submodules reachable as attributes, like mlflow.sklearn / mlflow.pyfunc / mlflow.entities
 _SUBMODULES = {"entities", "client", "errors", "tracking", "store", "sklearn", "pyfunc", "models", "projects",
                "sklearn_autolog", "pytorch", "onnx", "xgboost", "lightgbm", "statsmodels", "keras", "tensorflow",
-               "exceptions", "artifacts", "types",
+               "exceptions", "artifacts", "types", "data",
                "system_metrics"}
 
 __all__ = sorted(_EXPORTS)
