@@ -29,6 +29,7 @@ from pathlib import Path
 
 from lighttrack.errors import FileError, InvalidArgument, NotALighttrackFile, SchemaTooNew
 from lighttrack.store.db import APPLICATION_ID, SCHEMA_VERSION, check_file, file_uri, write_transaction
+from lighttrack.store.merge_inputs import merge_inputs
 from lighttrack.util import now_ms
 
 Progress = Callable[[str, int, int], None]
@@ -52,6 +53,8 @@ class MergeReport:
     models_created: int = 0
     versions_added: int = 0
     aliases_added: int = 0
+    datasets_added: int = 0
+    inputs_added: int = 0  # dataset inputs of runs (store/merge_inputs.py)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -64,7 +67,7 @@ class MergeReport:
     @property
     def changed(self) -> bool:
         return bool(self.experiments_created or self.runs_added or self.runs_replaced or self.runs_combined
-                    or self.versions_added or self.aliases_added or self.models_created)
+                    or self.versions_added or self.aliases_added or self.models_created or self.inputs_added)
 
 
 def _attach(conn: sqlite3.Connection, source: Path) -> int:
@@ -133,6 +136,7 @@ def merge(
             tick("metrics and artifacts", 0, 1)
             _copy_run_contents(conn, report)
             _combine_ties(conn, report, ties)
+            merge_inputs(conn, report)
             if version >= 2 and registry != "none":
                 tick("registry", 0, 1)
                 _merge_registry(conn, report, referenced_only=registry == "referenced")
