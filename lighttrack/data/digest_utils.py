@@ -29,7 +29,7 @@ def _string_column_mask(df: Any) -> Any:
     if candidates:
         part = df.iloc[:, candidates]
         types = part.map(type) if hasattr(part, "map") else part.applymap(type)
-        mask[candidates] = (types == str).all(0).to_numpy()
+        mask[candidates] = (types == str).all(axis=0).to_numpy()
     return mask
 
 
