@@ -187,3 +187,40 @@ def test_mlflow_reads_a_dataset_schema_logged_here(tmp_path):
     features, targets = ARRAYS["with targets"]()
     tensors = json.loads(lighttrack.data.from_numpy(features, targets=targets).to_dict()["schema"])
     assert TensorDatasetSchema.from_dict(tensors).targets is not None
+
+
+def test_sklearn_autolog_logs_the_training_set_as_mlflows_does(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    import lighttrack.sklearn
+
+    X = RNG.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(store)
+    try:
+        mlflow.sklearn.autolog(log_models=False)
+        theirs = []
+        for features in (X, frame):
+            with mlflow.start_run() as run:
+                LogisticRegression().fit(features, y)
+            theirs.append(mlflow.MlflowClient(store).get_run(run.info.run_id).inputs.dataset_inputs)
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+        mlflow.set_tracking_uri(None)
+    lighttrack.sklearn.autolog(log_models=False)
+    try:
+        ours = []
+        for features in (X, frame):
+            with lighttrack.start_run() as run:
+                LogisticRegression().fit(features, y)
+            ours.append(lighttrack.get_run(run.info.run_id).inputs.dataset_inputs)
+    finally:
+        lighttrack.sklearn.autolog(disable=True)
+    for mine, mlflows in zip(ours, theirs):
+        assert len(mine) == len(mlflows) == 1
+        for key in ("name", "digest", "source_type", "schema", "profile"):
+            assert getattr(mine[0].dataset, key) == getattr(mlflows[0].dataset, key), key
+        assert {t.key: t.value for t in mine[0].tags} == {t.key: t.value for t in mlflows[0].tags} == {
+            "mlflow.data.context": "train"}
