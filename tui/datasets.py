@@ -151,7 +151,7 @@ def inputs_renderable(rows: list[InputRow], width: int = 100) -> Group:
                 table.add_row(label, Text(value))
         for key, value in row.tags.items():
             table.add_row("tag", Text(f"{key} = {value}"))
-        parts.append(table)
+        parts.extend([table, Text("")])
     return Group(*parts)
 
 

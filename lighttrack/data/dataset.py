@@ -57,15 +57,28 @@ class Dataset:
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
+    def _profile_key(self) -> object:
+        """What the profile depends on (subclasses: the data's shape); see _to_mlflow_entity."""
+        return None
+
     def _to_mlflow_entity(self):
-        """The stored form (``mlflow.entities.Dataset``): what ``log_input`` writes."""
+        """The stored form (``mlflow.entities.Dataset``): what ``log_input`` writes. Kept while
+        name, source and the data's shape stay the same (the digest and schema are fixed when
+        the dataset is made, as in MLflow), so logging one dataset to 1,000 runs builds its JSON
+        once."""
         from lighttrack.entities import Dataset as DatasetEntity
 
+        key = (self._name, self._digest, id(self._source), self._profile_key())
+        cached = getattr(self, "_entity_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         config = self.to_dict()
-        return DatasetEntity(
+        entity = DatasetEntity(
             name=config["name"], digest=config["digest"], source_type=config["source_type"],
             source=config["source"], schema=config.get("schema"), profile=config.get("profile"),
         )
+        self._entity_cache = (key, entity)
+        return entity
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} digest={self.digest!r} source_type={self._get_source_type()!r}>"

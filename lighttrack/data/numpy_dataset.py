@@ -47,6 +47,13 @@ class NumpyDataset(Dataset):
     def targets(self) -> Any:
         return self._targets
 
+    def _profile_key(self) -> object:
+        def shapes(data: Any) -> object:
+            return tuple((k, v.shape, v.dtype.str) for k, v in data.items()) if isinstance(data, dict) else (
+                data.shape, data.dtype.str)
+
+        return shapes(self._features), None if self._targets is None else shapes(self._targets)
+
     @property
     def profile(self) -> dict[str, Any]:
         def attribute(data: Any, name: str) -> Any:

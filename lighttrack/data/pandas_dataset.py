@@ -45,6 +45,9 @@ class PandasDataset(Dataset):
     def predictions(self) -> str | None:
         return self._predictions
 
+    def _profile_key(self) -> object:
+        return self._df.shape
+
     @property
     def profile(self) -> dict[str, int]:
         return {"num_rows": len(self._df), "num_elements": int(self._df.size)}

@@ -38,6 +38,15 @@ def _text(value: Any, what: str, limit: int, *, optional: bool = False) -> str |
     return value
 
 
+def _plain_tags(tags: Any) -> bool:
+    """Our own InputTags within MLflow's limits and without a repeated key (the fast path)."""
+    if not isinstance(tags, list) or any(type(t) is not InputTag for t in tags):
+        return False
+    return len({t.key for t in tags}) == len(tags) and all(
+        type(t.key) is str and type(t.value) is str and 0 < len(t.key) <= MAX_TAG_KEY
+        and len(t.value) <= MAX_TAG_VALUE for t in tags)
+
+
 def check_inputs(inputs: Any) -> list[DatasetInput]:
     """Our DatasetInput entities from what the caller gave (ours or MLflow's, read by attribute),
     every field checked against MLflow's limits before anything is written."""
@@ -59,14 +68,19 @@ def check_inputs(inputs: Any) -> list[DatasetInput]:
             if to_entity is None:
                 raise InvalidArgument(f"dataset must be a Dataset entity, not {type(dataset).__name__}")
             dataset = to_entity()
-        entity = Dataset(
-            name=_text(dataset.name, "name", MAX_NAME),
-            digest=_text(dataset.digest, "digest", MAX_DIGEST),
-            source_type=_text(dataset.source_type, "source_type", MAX_SOURCE),
-            source=_text(dataset.source, "source", MAX_SOURCE),
-            schema=_text(getattr(dataset, "schema", None), "schema", MAX_SCHEMA, optional=True),
-            profile=_text(getattr(dataset, "profile", None), "profile", MAX_PROFILE, optional=True),
+        checked_fields = (
+            _text(dataset.name, "name", MAX_NAME),
+            _text(dataset.digest, "digest", MAX_DIGEST),
+            _text(dataset.source_type, "source_type", MAX_SOURCE),
+            _text(dataset.source, "source", MAX_SOURCE),
+            _text(getattr(dataset, "schema", None), "schema", MAX_SCHEMA, optional=True),
+            _text(getattr(dataset, "profile", None), "profile", MAX_PROFILE, optional=True),
         )
+        # ours (frozen) is kept as it is: log_input of one dataset object per run stays cheap
+        entity = dataset if type(dataset) is Dataset else Dataset(*checked_fields)
+        if type(item) is DatasetInput and _plain_tags(item.tags):
+            checked.append(item if item.dataset is entity else DatasetInput(entity, list(item.tags)))
+            continue
         tags = []
         seen: set[str] = set()
         for tag in getattr(item, "tags", None) or []:
@@ -87,6 +101,12 @@ def check_inputs(inputs: Any) -> list[DatasetInput]:
     return checked
 
 
+_LINK = ("INSERT OR IGNORE INTO dataset_inputs (run_id, dataset_id, context) SELECT r.id, d.id, ? FROM runs r"
+         " JOIN datasets d ON d.experiment_id = r.experiment_id AND d.name = ? AND d.digest = ? WHERE r.id = ?")
+_LINKED = ("SELECT 1 FROM runs r JOIN datasets d ON d.experiment_id = r.experiment_id AND d.name = ? AND d.digest = ?"
+           " JOIN dataset_inputs i ON i.run_id = r.id AND i.dataset_id = d.id WHERE r.id = ?")
+
+
 def log_inputs(conn: sqlite3.Connection, run_pk: int, inputs: Sequence[DatasetInput]) -> int:
     """Write checked inputs of one run (inside the caller's transaction); returns how many
     inputs were new. Within a batch the first of the same (name, digest) wins, as in MLflow."""
@@ -95,20 +115,19 @@ def log_inputs(conn: sqlite3.Connection, run_pk: int, inputs: Sequence[DatasetIn
         first.setdefault((item.dataset.name, item.dataset.digest), item)
     if not first:
         return 0
-    (experiment_pk,) = conn.execute("SELECT experiment_id FROM runs WHERE id = ?", (run_pk,)).fetchone()
     added = 0
     for (name, digest), item in first.items():
         d = item.dataset
-        conn.execute(
-            "INSERT OR IGNORE INTO datasets (experiment_id, name, digest, source_type, source, schema, profile)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)", (experiment_pk, name, digest, d.source_type, d.source, d.schema, d.profile))
-        (dataset_pk,) = conn.execute(
-            "SELECT id FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
-            (experiment_pk, name, digest)).fetchone()
         context = next((t.value for t in item.tags if t.key == CONTEXT_TAG), None)
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO dataset_inputs (run_id, dataset_id, context) VALUES (?, ?, ?)",
-            (run_pk, dataset_pk, context))
+        # The common case (the dataset is here already: the 2nd..500th run on the same data)
+        # is this one statement; only a new dataset costs two more.
+        cur = conn.execute(_LINK, (context, name, digest, run_pk))
+        if not cur.rowcount and not conn.execute(_LINKED, (name, digest, run_pk)).fetchone():
+            conn.execute(
+                "INSERT OR IGNORE INTO datasets (experiment_id, name, digest, source_type, source, schema, profile)"
+                " SELECT experiment_id, ?, ?, ?, ?, ?, ? FROM runs WHERE id = ?",
+                (name, digest, d.source_type, d.source, d.schema, d.profile, run_pk))
+            cur = conn.execute(_LINK, (context, name, digest, run_pk))
         if cur.rowcount:
             added += 1
             others = [(cur.lastrowid, t.key, t.value) for t in item.tags if t.key != CONTEXT_TAG]
