@@ -250,3 +250,12 @@ def test_sklearn_autolog_logs_the_training_set_to_the_run_and_each_search_candid
     assert len(children) == 2
     assert all([i.dataset.digest for i in c.inputs.dataset_inputs] == [expected] for c in children)
     assert mlflow.get_run(quiet.info.run_id).inputs.dataset_inputs == []
+
+
+def test_importing_lighttrack_data_loads_neither_pandas_nor_numpy():
+    from conftest import run_python
+
+    code = ("import sys, lighttrack, lighttrack.data\n"
+            "lighttrack.log_input, lighttrack.data.get_source\n"
+            "print(','.join(m for m in ('pandas', 'numpy') if m in sys.modules))\n")
+    assert run_python(code).stdout.strip() == ""
