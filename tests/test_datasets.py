@@ -259,3 +259,18 @@ def test_importing_lighttrack_data_loads_neither_pandas_nor_numpy():
             "lighttrack.log_input, lighttrack.data.get_source\n"
             "print(','.join(m for m in ('pandas', 'numpy') if m in sys.modules))\n")
     assert run_python(code).stdout.strip() == ""
+
+
+def test_runs_show_lists_the_datasets(db_path):
+    from click.testing import CliRunner
+
+    from lighttrack.cli import cli
+
+    with mlflow.start_run() as run:
+        mlflow.log_input(mlflow.data.from_numpy(np.arange(3), source="s3://b/k", name="train"), context="training")
+    digest = mlflow.data.from_numpy(np.arange(3)).digest
+    out = CliRunner().invoke(cli, ["--db", str(db_path), "runs", "show", run.info.run_id], catch_exceptions=False)
+    assert out.exit_code == 0 and f"  training  train@{digest}  s3 {{\"uri\": \"s3://b/k\"}}" in out.output
+    out = CliRunner().invoke(cli, ["--db", str(db_path), "runs", "show", run.info.run_id, "--format", "json"],
+                             catch_exceptions=False)
+    assert json.loads(out.output)["inputs"][0]["tags"] == {"mlflow.data.context": "training"}

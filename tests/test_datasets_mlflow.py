@@ -174,6 +174,14 @@ def test_pushed_runs_read_back_identical_through_mlflows_client(tmp_path, server
     assert _as_dicts(got) == _as_dicts(lighttrack.get_run(run.info.run_id).inputs.dataset_inputs)
     assert len(got) == 2
     assert push_mlflow(server, str(path)).runs_unchanged == 2
+    assert remote.get_run([r for r in remote.search_runs([experiment]) if r.info.run_id != pushed.info.run_id][0]
+                          .info.run_id).inputs.dataset_inputs == []  # the run without inputs has none there
+    # and back: importing from the server brings the inputs with the server's run
+    from lighttrack.sync.mlflow_import import import_mlflow
+
+    back = tmp_path / "back.db"
+    import_mlflow(server, str(back))
+    assert _as_dicts(LighttrackClient(back).get_run(pushed.info.run_id).inputs.dataset_inputs) == _as_dicts(got)
     assert plain.info.run_id
 
 
