@@ -245,7 +245,8 @@ def test_sklearn_autolog_logs_the_training_set_to_the_run_and_each_search_candid
         lighttrack.sklearn.autolog(disable=True)
     expected = mlflow.data.from_numpy(X, targets=y).digest
     parent = mlflow.get_run(run.info.run_id).inputs.dataset_inputs
-    assert [(i.dataset.digest, i.dataset.name, i.dataset.source_type) for i in parent] == [(expected, "dataset", "code")]
+    assert [(i.dataset.digest, i.dataset.name, i.dataset.source_type) for i in parent] == [
+        (expected, "dataset", "code")]
     children = mlflow.search_runs(filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'", output_format="list")
     assert len(children) == 2
     assert all([i.dataset.digest for i in c.inputs.dataset_inputs] == [expected] for c in children)

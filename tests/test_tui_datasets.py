@@ -24,8 +24,8 @@ def runs(client):
     other = lighttrack.data.from_pandas(FRAME.assign(sepal=[1.0, 2.0, 3.0]), source="data/iris-v2.csv", name="iris")
     test = lighttrack.data.from_numpy(np.ones((4, 2)), targets=np.zeros(4), source="s3://bucket/test", name="holdout")
     made = {}
-    for name, inputs in (("first", [(train, "training"), (test, "eval")]), ("same", [(train, "training"), (test, "eval")]),
-                         ("changed", [(other, "training")])):
+    both = [(train, "training"), (test, "eval")]
+    for name, inputs in (("first", both), ("same", both), ("changed", [(other, "training")])):
         with lighttrack.start_run(run_name=name) as run:
             for dataset, context in inputs:
                 lighttrack.log_input(dataset, context=context, tags={"fold": "1"} if name == "first" else None)

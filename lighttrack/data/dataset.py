@@ -81,4 +81,5 @@ class Dataset:
         return entity
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} name={self.name!r} digest={self.digest!r} source_type={self._get_source_type()!r}>"
+        return (f"<{type(self).__name__} name={self.name!r} digest={self.digest!r} "
+                f"source_type={self._get_source_type()!r}>")

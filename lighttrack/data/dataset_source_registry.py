@@ -24,7 +24,8 @@ def get_registered_sources() -> list[type[DatasetSource]]:
     return list(_SOURCES)
 
 
-def resolve_dataset_source(raw_source: Any, candidate_sources: list[type[DatasetSource]] | None = None) -> DatasetSource:
+def resolve_dataset_source(raw_source: Any,
+                           candidate_sources: list[type[DatasetSource]] | None = None) -> DatasetSource:
     """The source object for ``raw_source``, like MLflow's resolver (the most specific wins)."""
     if isinstance(raw_source, DatasetSource):
         return raw_source

@@ -38,15 +38,6 @@ def _text(value: Any, what: str, limit: int, *, optional: bool = False) -> str |
     return value
 
 
-def _plain_tags(tags: Any) -> bool:
-    """Our own InputTags within MLflow's limits and without a repeated key (the fast path)."""
-    if not isinstance(tags, list) or any(type(t) is not InputTag for t in tags):
-        return False
-    return len({t.key for t in tags}) == len(tags) and all(
-        type(t.key) is str and type(t.value) is str and 0 < len(t.key) <= MAX_TAG_KEY
-        and len(t.value) <= MAX_TAG_VALUE for t in tags)
-
-
 def check_inputs(inputs: Any) -> list[DatasetInput]:
     """Our DatasetInput entities from what the caller gave (ours or MLflow's, read by attribute),
     every field checked against MLflow's limits before anything is written."""
@@ -78,9 +69,6 @@ def check_inputs(inputs: Any) -> list[DatasetInput]:
         )
         # ours (frozen) is kept as it is: log_input of one dataset object per run stays cheap
         entity = dataset if type(dataset) is Dataset else Dataset(*checked_fields)
-        if type(item) is DatasetInput and _plain_tags(item.tags):
-            checked.append(item if item.dataset is entity else DatasetInput(entity, list(item.tags)))
-            continue
         tags = []
         seen: set[str] = set()
         for tag in getattr(item, "tags", None) or []:
