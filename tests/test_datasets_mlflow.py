@@ -23,6 +23,29 @@ sys.path.insert(0, str(Path(__file__).parent))
 from mlflow_servers import MlflowServer  # noqa: E402
 
 RNG = np.random.default_rng(7)
+
+
+def _forget_mlflow_experiment() -> None:
+    """MLflow's set_experiment exported MLFLOW_EXPERIMENT_ID, which lighttrack honours too."""
+    import os
+
+    import mlflow.tracking.fluent as fluent
+
+    fluent._active_experiment_id = None
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_fluent_state(monkeypatch):
+    """MLflow's fluent set_experiment keeps a global experiment id and exports it as
+    MLFLOW_EXPERIMENT_ID: start each test without them and leave none behind for the next."""
+    import mlflow.tracking.fluent as fluent
+
+    monkeypatch.setattr(fluent, "_active_experiment_id", None)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    yield
+    _forget_mlflow_experiment()
 FRAMES = {
     "mixed": lambda: pd.DataFrame({
         "a": [1.0, 2.0, np.nan], "b": ["x", "y", "z"], "c": [1, 2, 3], "d": [True, False, True],
@@ -95,7 +118,7 @@ def _mlflow_run_with_inputs(tracking_uri: str) -> str:
                              context="eval")
         return run.info.run_id
     finally:
-        mlflow.set_tracking_uri(None)
+        _forget_mlflow_experiment()
 
 
 def _as_dicts(inputs) -> list[dict]:
@@ -208,6 +231,7 @@ def test_sklearn_autolog_logs_the_training_set_as_mlflows_does(tmp_path):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(store)
     try:
+        mlflow.set_experiment("autolog-datasets")
         mlflow.sklearn.autolog(log_models=False)
         theirs = []
         for features in (X, frame):
@@ -216,7 +240,7 @@ def test_sklearn_autolog_logs_the_training_set_as_mlflows_does(tmp_path):
             theirs.append(mlflow.MlflowClient(store).get_run(run.info.run_id).inputs.dataset_inputs)
     finally:
         mlflow.sklearn.autolog(disable=True)
-        mlflow.set_tracking_uri(None)
+        _forget_mlflow_experiment()
     lighttrack.sklearn.autolog(log_models=False)
     try:
         ours = []
