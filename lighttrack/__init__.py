@@ -47,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     },
     "LoggedModel": "lighttrack.entities.logged_model",
     "LoggedModelStatus": "lighttrack.entities.logged_model",
+    "log_input": "lighttrack.fluent_datasets",
+    "log_inputs": "lighttrack.fluent_datasets",
     "register_model": "lighttrack.models.logged",
     "run": "lighttrack.projects.running",
     "autolog": "lighttrack.autologging",
@@ -67,7 +69,7 @@ _EXPORTS: dict[str, str] = {
 # submodules reachable as attributes, like mlflow.sklearn / mlflow.pyfunc / mlflow.entities
 _SUBMODULES = {"entities", "client", "errors", "tracking", "store", "sklearn", "pyfunc", "models", "projects",
                "sklearn_autolog", "pytorch", "onnx", "xgboost", "lightgbm", "statsmodels", "keras", "tensorflow",
-               "exceptions", "artifacts", "types",
+               "exceptions", "artifacts", "types", "data",
                "system_metrics"}
 
 __all__ = sorted(_EXPORTS)

@@ -286,6 +286,22 @@ class LighttrackClient(RegistryMixin, LoggedModelsMixin):
 
                 insert_metrics(conn, linked)
 
+    def log_inputs(self, run_id: str, datasets: Sequence[Any] | None = None, models: Sequence[Any] | None = None) -> None:
+        """Record the datasets (``DatasetInput``) a run used, all or nothing. A dataset is stored
+        once per (experiment, name, digest); logging one the run already has changes nothing."""
+        from lighttrack.store import datasets as dataset_store
+
+        if models:
+            raise InvalidArgument("log_inputs: model inputs (models=) are not supported by this lighttrack; "
+                                  "log datasets with datasets=[DatasetInput(...)]")
+        checked = dataset_store.check_inputs(list(datasets) if isinstance(datasets, tuple) else datasets)
+        conn = self._conn
+        pk = run_store.run_pk(conn, str(run_id), for_write=True)
+        if not checked:
+            return
+        with write_transaction(conn):
+            dataset_store.log_inputs(conn, pk, checked)
+
     def log_metric_series(
         self,
         run_id: str,

@@ -15,6 +15,7 @@ from lighttrack.client import LighttrackClient
 from lighttrack.entities import Experiment, FileInfo, MetricSummary, Run, ViewType
 from lighttrack.errors import LighttrackError, NotFound
 
+from tui.datasets import InputRow, input_rows
 from tui.format import key_ref, quote
 
 PARENT_TAG = "mlflow.parentRunId"
@@ -95,6 +96,7 @@ class RunDetail:
     artifacts: list[FileInfo]
     models: list[LoggedModel]
     children: list[Run] = field(default_factory=list)  # nested runs, oldest first (up to CHILDREN_CAP)
+    inputs: list[InputRow] = field(default_factory=list)  # the datasets the run used
 
 
 @dataclass
@@ -277,7 +279,7 @@ class TrackingAdapter:
         children = list(self.client.search_runs(
             [run.info.experiment_id], f"{key_ref('tags', PARENT_TAG)} = {quote(run_id)}", ViewType.ALL,
             CHILDREN_CAP, ["attributes.start_time ASC"]))
-        return RunDetail(run, experiment_name, parent, summaries, artifacts, models, children)
+        return RunDetail(run, experiment_name, parent, summaries, artifacts, models, children, input_rows(run))
 
     def save_artifact(self, run_id: str, path: str, folder: str) -> str:
         """Copy one artifact (file or folder) of the run into ``folder``; returns where it went."""

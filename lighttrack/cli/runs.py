@@ -68,7 +68,7 @@ def list_runs(ctx, experiments, filter_string, order_by, max_results, show_all, 
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 @click.pass_context
 def show(ctx, run: str, output_format: str) -> None:
-    """Show one RUN (id, id prefix or name): info, params, metrics, tags, artifacts."""
+    """Show one RUN (id, id prefix or name): info, params, metrics, tags, artifacts, datasets."""
     client = client_from(ctx)
     found = client.get_run(client.resolve_run_id(run))
     summaries = client.get_metric_summaries(found.info.run_id)
@@ -76,6 +76,7 @@ def show(ctx, run: str, output_format: str) -> None:
     if output_format == "json":
         record = _record(found)
         record["artifacts"] = [{"path": a.path, "size": a.file_size} for a in artifacts]
+        record["inputs"] = found.inputs.to_dictionary()["dataset_inputs"]
         click.echo(json.dumps(record, indent=2, allow_nan=True))
         return
     i = found.info
@@ -96,6 +97,12 @@ def show(ctx, run: str, output_format: str) -> None:
     click.echo("artifacts:")
     for a in artifacts:
         click.echo(f"  {a.path}  ({a.file_size:,} bytes)")
+    if found.inputs.dataset_inputs:
+        click.echo("datasets (context  name@digest  source):")
+        for item in found.inputs.dataset_inputs:
+            context = next((t.value for t in item.tags if t.key == "mlflow.data.context"), "-")
+            d = item.dataset
+            click.echo(f"  {context}  {d.name}@{d.digest}  {d.source_type} {d.source}")
 
 
 def _labels(metric_keys: list[str], param_keys: list[str], prefixed: bool) -> list[str]:

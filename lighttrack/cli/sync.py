@@ -60,6 +60,8 @@ def _summary(report: MergeReport, verb: str) -> None:
         f"{report.versions_added} version(s), {report.aliases_added} alias(es) added; "
         f"{report.logged_models_added} logged model(s) added in {report.seconds:.2f}s"
     )
+    if report.inputs_added:
+        click.echo(f"  {report.inputs_added} dataset input(s) added, {report.datasets_added} dataset(s) new here")
     for note in report.notes:
         click.echo(f"  note: {note}")
     if not report.changed:

@@ -138,7 +138,12 @@ class RunData:
 
 @dataclass(frozen=True)
 class RunInputs:
+    """What a run read: its dataset inputs (``run.inputs.dataset_inputs``), as MLflow."""
+
     dataset_inputs: list[Any] = field(default_factory=list)
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"dataset_inputs": [d.to_dictionary() for d in self.dataset_inputs]}
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ class Run:
     def to_dictionary(self) -> dict[str, Any]:
         from dataclasses import asdict
 
-        return {"info": asdict(self.info), "data": asdict(self.data)}
+        return {"info": asdict(self.info), "data": asdict(self.data), "inputs": self.inputs.to_dictionary()}
 
 
 @dataclass(frozen=True)
@@ -248,12 +253,18 @@ class SourceType:
 
 @dataclass(frozen=True)
 class InputTag:
+    """A tag of one dataset input; ``mlflow.data.context`` says how the run used it."""
+
     key: str
     value: str
 
 
 @dataclass(frozen=True)
 class Dataset:
+    """A dataset as the file stores it (MLflow's ``mlflow.entities.Dataset``): every field is
+    text; ``source``, ``schema`` and ``profile`` hold JSON. ``mlflow.data.get_source`` turns
+    ``source`` back into an object."""
+
     name: str
     digest: str
     source_type: str
@@ -261,11 +272,20 @@ class Dataset:
     schema: str | None = None
     profile: str | None = None
 
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"name": self.name, "digest": self.digest, "source_type": self.source_type,
+                "source": self.source, "schema": self.schema, "profile": self.profile}
+
 
 @dataclass(frozen=True)
 class DatasetInput:
+    """A run used ``dataset``; ``tags`` (InputTag) say how (``mlflow.data.context``)."""
+
     dataset: Dataset
     tags: list[InputTag] = field(default_factory=list)
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"dataset": self.dataset.to_dictionary(), "tags": {t.key: t.value for t in self.tags}}
 
 
 # MLflow 3's logged model, at mlflow.entities' path (defined beside, it needs Metric above)

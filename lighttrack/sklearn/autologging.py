@@ -1,7 +1,8 @@
 """``lighttrack.sklearn.autolog()``: log every scikit-learn ``fit`` without changing the code.
 
 On fit: a run is started if none is active (and ended after), the estimator's params, training
-metrics and the model with a signature are logged, and the estimator class is tagged. Search
+metrics, the training set (a dataset input, context "train") and the model with a signature are
+logged, and the estimator class is tagged. Search
 estimators (GridSearchCV, RandomizedSearchCV...) also log the best params and one child run per
 candidate. ``autolog(disable=True)`` puts every original ``fit`` back.
 """
@@ -33,6 +34,7 @@ def autolog(
     log_post_training_metrics: bool = True,
     serialization_format: str = "skops",
     registered_model_name: str | None = None,
+    log_datasets: bool = True,
     **_: Any,
 ) -> None:
     if disable:
@@ -44,6 +46,7 @@ def autolog(
         log_input_examples=log_input_examples, log_model_signatures=log_model_signatures,
         log_models=log_models, max_tuning_runs=max_tuning_runs, silent=silent,
         serialization_format=serialization_format, registered_model_name=registered_model_name,
+        log_datasets=log_datasets,
     )
     from sklearn.utils import all_estimators
 
@@ -115,13 +118,49 @@ def _log_fitted(estimator: Any, run_id: str, args: tuple, kwargs: dict) -> None:
     client.log_batch(run_id, params=[lighttrack.Param(k, v) for k, v in _params(estimator).items()])
     client.set_tag(run_id, "estimator_name", type(estimator).__name__)
     client.set_tag(run_id, "estimator_class", f"{type(estimator).__module__}.{type(estimator).__name__}")
+    training_set = _training_set(X, y) if _config.get("log_datasets", True) else None
+    if training_set is not None:
+        client.log_inputs(run_id, [training_set])
     metrics = _training_metrics(estimator, X, y)
     if metrics:
         lighttrack.log_metrics(metrics, run_id=run_id)
     if hasattr(estimator, "cv_results_"):
-        _log_search(estimator, run_id, client)
+        _log_search(estimator, run_id, client, training_set)
     if _config.get("log_models", True) and X is not None:
         _log_model(estimator, X)
+
+
+def _training_set(X: Any, y: Any) -> Any:
+    """The training data as MLflow's autolog logs it: a dataset input with context "train",
+    its source the code that ran (a DataFrame without y, as MLflow; arrays with y as targets;
+    sparse matrices densified). A y that is a list or Series is made an array first (MLflow's
+    digest fails on those and logs nothing). None, with a warning, when it cannot be described."""
+    from lighttrack.data.code_dataset_source import code_source
+    from lighttrack.entities import DatasetInput, InputTag
+
+    try:
+        import numpy as np
+
+        from lighttrack.data import from_numpy, from_pandas
+
+        if X is None:
+            return None
+        if type(X).__name__ == "DataFrame" and hasattr(X, "dtypes"):
+            dataset = from_pandas(X, source=code_source())
+        else:
+            if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse
+                X = X.toarray()
+            if hasattr(y, "toarray") and hasattr(y, "nnz"):
+                y = y.toarray()
+            if not isinstance(X, np.ndarray):
+                log.warning("lighttrack autolog: unrecognized dataset type %s; dataset logging skipped", type(X).__name__)
+                return None
+            targets = None if y is None else y if isinstance(y, np.ndarray) else np.asarray(y)
+            dataset = from_numpy(X, targets=targets, source=code_source())
+        return DatasetInput(dataset._to_mlflow_entity(), [InputTag("mlflow.data.context", "train")])
+    except Exception as exc:  # describing the data must never break the user's training
+        log.warning("lighttrack autolog: failed to log training dataset information: %s", exc)
+        return None
 
 
 def _training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
@@ -164,8 +203,9 @@ def _training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
     return out
 
 
-def _log_search(search: Any, parent_id: str, client) -> None:
-    """Best params/score on the parent; one child run per candidate (best ranks first)."""
+def _log_search(search: Any, parent_id: str, client, training_set: Any = None) -> None:
+    """Best params/score on the parent; one child run per candidate (best ranks first), each
+    with the training set as its input, as MLflow's."""
     import lighttrack
     from lighttrack.util import now_ms
 
@@ -195,6 +235,8 @@ def _log_search(search: Any, parent_id: str, client) -> None:
                 continue
         client.log_batch(child, metrics=metrics,
                          params=[lighttrack.Param(k, str(v)) for k, v in results["params"][i].items()])
+        if training_set is not None:
+            client.log_inputs(child, [training_set])
         client.set_terminated(child)
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from lighttrack.errors import FileError, InvalidArgument, NotALighttrackFile, SchemaTooNew
 from lighttrack.store.db import APPLICATION_ID, SCHEMA_VERSION, check_file, file_uri, write_transaction
+from lighttrack.store.merge_inputs import merge_inputs
 from lighttrack.util import now_ms
 
 Progress = Callable[[str, int, int], None]
@@ -53,6 +54,8 @@ class MergeReport:
     versions_added: int = 0
     aliases_added: int = 0
     logged_models_added: int = 0
+    datasets_added: int = 0
+    inputs_added: int = 0  # dataset inputs of runs (store/merge_inputs.py)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -65,7 +68,14 @@ class MergeReport:
     @property
     def changed(self) -> bool:
         return bool(self.experiments_created or self.runs_added or self.runs_replaced or self.runs_combined
-                    or self.versions_added or self.aliases_added or self.models_created or self.logged_models_added)
+                    or self.versions_added or self.aliases_added or self.models_created
+                    or self.logged_models_added or self.inputs_added)
+
+
+def _source_has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM src.sqlite_master WHERE type = 'table' AND name = ?)", (name,)
+    ).fetchone()[0]
 
 
 def _attach(conn: sqlite3.Connection, source: Path) -> int:
@@ -134,7 +144,9 @@ def merge(
             tick("metrics and artifacts", 0, 1)
             _copy_run_contents(conn, report)
             _combine_ties(conn, report, ties)
-            if version >= 4:  # MLflow 3's logged models (schema 0004)
+            merge_inputs(conn, report)
+            # by table, not user_version: migrations from parallel branches land in any order
+            if _source_has_table(conn, "logged_models"):  # MLflow 3's logged models (0004)
                 from lighttrack.store.merge_logged import merge_logged_models
 
                 tick("logged models", 0, 1)

@@ -337,3 +337,53 @@ def _logged_models(db: Database) -> None:
         PRAGMA user_version = 4;
         """
     )
+
+
+# The number this migration stamps: its place in the list. 0004 (logged models) is written on
+# another branch; stamping the position keeps "user_version = number of migrations applied"
+# true whether 0005 lands before or after it is merged.
+_DATASETS_VERSION = len(migrations._migrations) + 1
+
+
+@migrations(name="0005_datasets")
+def _datasets(db: Database) -> None:
+    _execute_script(
+        db,
+        f"""
+        -- A dataset is stored once per (experiment, name, digest), as MLflow keys it: 500 runs
+        -- trained on the same data share one row (and its schema and profile text).
+        CREATE TABLE datasets (
+            id            INTEGER PRIMARY KEY,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            name          TEXT NOT NULL,
+            digest        TEXT NOT NULL,
+            source_type   TEXT NOT NULL,
+            source        TEXT NOT NULL,
+            schema        TEXT,
+            profile       TEXT,
+            UNIQUE (experiment_id, name, digest)
+        );
+        CREATE INDEX datasets_by_digest ON datasets(digest);
+
+        -- A run used a dataset: one small row per (run, dataset). The input tag
+        -- mlflow.data.context lives in its own column (what search and the TUI read);
+        -- any other input tags are in input_tags.
+        CREATE TABLE dataset_inputs (
+            id         INTEGER PRIMARY KEY,
+            run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+            context    TEXT,
+            UNIQUE (run_id, dataset_id)
+        );
+        CREATE INDEX dataset_inputs_by_dataset ON dataset_inputs(dataset_id);
+
+        CREATE TABLE input_tags (
+            input_id INTEGER NOT NULL REFERENCES dataset_inputs(id) ON DELETE CASCADE,
+            key      TEXT NOT NULL,
+            value    TEXT NOT NULL,
+            PRIMARY KEY (input_id, key)
+        ) WITHOUT ROWID;
+
+        PRAGMA user_version = {_DATASETS_VERSION};
+        """
+    )

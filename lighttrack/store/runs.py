@@ -11,8 +11,9 @@ import sqlite3
 import uuid
 from collections.abc import Iterable
 
-from lighttrack.entities import LifecycleStage, Run, RunData, RunInfo, RunStatus, ViewType
+from lighttrack.entities import LifecycleStage, Run, RunData, RunInfo, RunInputs, RunStatus, ViewType
 from lighttrack.errors import InvalidArgument, InvalidState, NotFound
+from lighttrack.store import datasets as dataset_store
 from lighttrack.store import metrics as metric_store
 from lighttrack.store.db import write_transaction
 from lighttrack.store.experiments import experiment_pk, lifecycle_clause
@@ -127,7 +128,8 @@ def get(conn: sqlite3.Connection, run_id: str) -> Run:
 
 
 def _runs(conn: sqlite3.Connection, rows: list[tuple]) -> list[Run]:
-    """Entities for rows of _RUN_COLUMNS, with params, tags and latest metrics in 3 queries."""
+    """Entities for rows of _RUN_COLUMNS, with params, tags, latest metrics and dataset inputs
+    in a handful of queries."""
     pks = [row[0] for row in rows]
     params: dict[int, dict[str, str]] = {pk: {} for pk in pks}
     tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
@@ -143,8 +145,10 @@ def _runs(conn: sqlite3.Connection, rows: list[tuple]) -> list[Run]:
         ):
             tags[pk][key] = value
     metrics = metric_store.latest_values(conn, pks)
+    inputs = dataset_store.inputs_of(conn, pks)
     return [
-        Run(info=_info(row), data=RunData(metrics=metrics[row[0]], params=params[row[0]], tags=tags[row[0]]))
+        Run(info=_info(row), data=RunData(metrics=metrics[row[0]], params=params[row[0]], tags=tags[row[0]]),
+            inputs=RunInputs(inputs.get(row[0], [])))
         for row in rows
     ]
 

@@ -22,7 +22,7 @@ from lighttrack.store.search_parse import (
 )
 
 __all__ = [
-    "Field", "Keyed", "Scope", "RUN_STATUSES", "parse_filter", "compile_filter", "compile_order",
+    "Field", "Keyed", "Related", "Scope", "RUN_STATUSES", "parse_filter", "compile_filter", "compile_order",
     "run_scope", "EXPERIMENT_SCOPE", "compile_run_filter", "compile_run_order",
     "compile_experiment_filter", "compile_experiment_order", "like_to_glob", "like_to_like",
 ]
@@ -78,6 +78,18 @@ class Keyed:
 
 
 @dataclass(frozen=True)
+class Related:
+    """Fields of rows linked to the searched row (a run's dataset inputs). ``source`` is
+    ``FROM ... WHERE <linked to the row>`` with no ``?``; ``fields`` maps each key to its
+    trusted column. A comparison matches when ANY linked row matches, as MLflow's
+    ``datasets.*`` filters do."""
+
+    source: str
+    fields: Mapping[str, str]
+    ops: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Scope:
     """Everything the compiler needs to know about one searchable thing."""
 
@@ -89,6 +101,7 @@ class Scope:
     default_order: str = ""
     #: MLflow's tie-breakers, put after the caller's keys and before ``id_sql``
     tie_order: str = ""
+    related: Mapping[str, Related] = field(default_factory=dict)  # entity -> linked rows
 
     def resolve(self, key: str) -> str | None:
         lowered = key.lower()
@@ -108,7 +121,8 @@ class Scope:
         return ", ".join(parts)
 
     def allowed_fields(self) -> str:
-        keyed = ", ".join(f"{e}.<key>" for e in self.keyed)
+        keyed = ", ".join([*(f"{e}.<key>" for e in self.keyed),
+                           *(f"{e}.{k}" for e, r in self.related.items() for k in r.fields)])
         return f"{keyed}, or an attribute: {self.allowed_attributes()}"
 
 
@@ -216,8 +230,14 @@ class _Compiler:
         word = " AND " if n.is_and else " OR "
         return f"({word.join(sql for sql, _ in parts)})", [p for _, ps in parts for p in ps]
 
-    def resolve(self, entity: str, key: str, key_position: int) -> tuple[str, Field | Keyed]:
+    def resolve(self, entity: str, key: str, key_position: int) -> tuple[str, Field | Keyed | Related]:
         scope = self.scope
+        related = scope.related.get(entity)
+        if related is not None:
+            if key not in related.fields:
+                raise self.error(f"expected one of {', '.join(f'{entity}.{k}' for k in related.fields)}, got "
+                                 f"unknown {entity} key '{key}'", key_position)
+            return f"{entity}.{key}", related
         if entity == "attributes":
             name = scope.resolve(key)
             if name is None:
@@ -235,6 +255,8 @@ class _Compiler:
         numeric = bool(values) and values[0].is_number
         if isinstance(target, Field):
             return self.attribute(c, name, target, values, numeric)
+        if isinstance(target, Related):
+            return self.related(c, name, target, values, numeric)
         col = target.num if numeric else target.text
         ops = target.num_ops if numeric else target.text_ops
         if c.op in NULLS:
@@ -274,6 +296,16 @@ class _Compiler:
             cond = f"IFNULL({cond}, 0)"
         return cond, params
 
+    def related(self, c: Comparison, name: str, target: Related, values: tuple[Literal, ...],
+                numeric: bool) -> tuple[str, list]:
+        self.check_op(c, target.ops, name)
+        if numeric:
+            lit = values[0]
+            raise self.error(f"expected a quoted string: {name} compares to strings, got number {lit.raw}",
+                             lit.position)
+        cond, params = self.condition(target.fields[c.key], (), c, values)
+        return f"EXISTS (SELECT 1 {target.source} AND {cond})", params
+
     def check_op(self, c: Comparison, ops: frozenset[str], what: str) -> None:
         if c.op not in ops:
             allowed = ", ".join(o for o in _OP_ORDER if o in ops)
@@ -312,7 +344,10 @@ class _Compiler:
     def order_terms(self, item: OrderItem) -> list[tuple[str, list]]:
         """Sort keys for one item; missing values (NULL) sort last in both directions."""
         direction = "DESC" if item.descending else "ASC"
-        _, target = self.resolve(item.entity, item.key, item.key_position)
+        name, target = self.resolve(item.entity, item.key, item.key_position)
+        if isinstance(target, Related):
+            raise self.error(f"runs cannot be ordered by {name} (a run may have several datasets); order by "
+                             "metrics.<key>, params.<key>, tags.<key> or an attribute", item.key_position)
         if isinstance(target, Field):
             p = list(target.params)
             terms = [(f"{target.sql} IS NULL", p)] if target.nullable else []
@@ -376,6 +411,13 @@ RUN_TAGS = Keyed("FROM tags t WHERE t.run_id = r.id AND t.key = ?", text="t.valu
 RUN_PARAMS = Keyed("FROM params p WHERE p.run_id = r.id AND p.key = ?", text="p.value",
                    num="p.num", text_ops=STRING_OPS | ORDERING)
 # The key is resolved by a constant scalar subquery, which SQLite evaluates once per statement.
+# MLflow's dataset comparators (SearchUtils.VALID_DATASET_COMPARATORS), plus the NOT LIKE /
+# NOT ILIKE every lighttrack string field has.
+RUN_DATASETS = Related(
+    "FROM dataset_inputs di JOIN datasets d ON d.id = di.dataset_id WHERE di.run_id = r.id",
+    {"name": "d.name", "digest": "d.digest", "context": "di.context"},
+    EQ | LIKES | INS,
+)
 RUN_METRICS = Keyed("FROM latest_metrics lm WHERE lm.run_id = r.id AND lm.key_id = "
                     "(SELECT id FROM metric_keys WHERE key = ?)", text=None, num="lm.value",
                     nan_is_null=True)
@@ -406,7 +448,8 @@ def run_scope(status_sql: str = "r.status", status_params: tuple[object, ...] = 
     return Scope("runs", "r.id", attributes, aliases,
                  {"metrics": RUN_METRICS, "params": RUN_PARAMS, "tags": RUN_TAGS},
                  default_order="r.start_time DESC, r.uuid ASC, r.id ASC",
-                 tie_order="r.start_time DESC, r.uuid ASC")  # MLflow's ties: newest first, then run_id
+                 tie_order="r.start_time DESC, r.uuid ASC",  # MLflow's ties: newest first, then run_id
+                 related={"datasets": RUN_DATASETS})
 
 
 def compile_run_filter(text: str | None, *, status_sql: str = "r.status",

@@ -25,6 +25,7 @@ ENTITY_ALIASES: dict[str, str] = {
     "tags": "tags", "tag": "tags",
     "attributes": "attributes", "attribute": "attributes", "attr": "attributes",
     "run": "attributes",
+    "datasets": "datasets", "dataset": "datasets",
 }
 
 #: What the "expected a comparison operator" message lists, in the order people think of them.
@@ -73,7 +74,7 @@ class Literal:
 class Comparison:
     """``<entity>.<key> <op> <value>``; ``value`` is a Literal, a tuple for IN, None for IS."""
 
-    entity: str  # canonical: metrics | params | tags | attributes
+    entity: str  # canonical: metrics | params | tags | attributes | datasets
     key: str
     op: str  # = != < <= > >= LIKE ILIKE NOT LIKE NOT ILIKE IN NOT IN IS NULL IS NOT NULL
     value: Literal | tuple[Literal, ...] | None
@@ -297,7 +298,7 @@ class _Parser:
         entity = ENTITY_ALIASES.get(prefix.lower())
         if entity is None:
             raise self.error(
-                f"expected an entity before the dot (metrics, params, tags or attributes), got "
+                f"expected an entity before the dot (metrics, params, tags, attributes or datasets), got "
                 f"'{prefix}' in '{word}'; a tag is written tags.{word}", tok.start)
         if key:
             return entity, key, tok.start + len(prefix) + 1, word

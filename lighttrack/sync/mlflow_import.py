@@ -5,10 +5,11 @@ and experiments, registered models and versions get ids derived from their MLflo
 which is then merged into the target. So importing twice adds nothing, and a run that changed
 in MLflow since the last import follows the merge's rule (the side that finished later wins).
 
-Read: experiments (with tags), runs (params, tags, every metric's full history, artifacts),
-MLflow 3 logged models (with their model_id, params, tags, metrics with their datasets and
-status; their files are the model's own and, for a model of a run, also the run's ``<name>/``,
-so ``runs:/<run>/<name>`` works too), and registered models with their versions, stages, aliases, tags and descriptions.
+Read: experiments (with tags), runs (params, tags, every metric's full history, dataset inputs,
+artifacts), MLflow 3 logged models (with their model_id, params, tags, metrics with their
+datasets and status; their files are the model's own and, for a model of a run, also the run's
+``<name>/``, so ``runs:/<run>/<name>`` works too), and registered models with their versions,
+stages, aliases, tags and descriptions.
 """
 
 from __future__ import annotations
@@ -142,12 +143,14 @@ class _Reader:
         self.experiments[str(experiment.experiment_id)] = uid
 
     def _run(self, run: Any) -> None:
+        from lighttrack.store import datasets as dataset_store
         from lighttrack.store import metrics as metric_store
         from lighttrack.store import runs as run_store
         from lighttrack.store.db import write_transaction
         from lighttrack.validation import number_or_none
 
         info, data = run.info, run.data
+        inputs = dataset_store.check_inputs(list(getattr(getattr(run, "inputs", None), "dataset_inputs", None) or []))
         conn = self.staging.conn
         experiment_id = self.experiments[str(info.experiment_id)]
         created = run_store.create(
@@ -166,6 +169,7 @@ class _Reader:
                 self.points += len(history)
                 metric_store.append(conn, pk, key, [m.step for m in history], [m.timestamp for m in history],
                                     [float(m.value) for m in history])
+            dataset_store.log_inputs(conn, pk, inputs)
         self._artifacts(info.run_id)
 
     def _artifacts(self, run_id: str) -> None:

@@ -3,7 +3,8 @@ outgrow files (an MLflow server runs on Postgres and object storage).
 
 Fast: runs go out from a bounded pool of threads sharing one pool of connections, each in the
 fewest requests MLflow allows (create with its tags; params, tags and points together in
-log-batches of at most 1,000 metrics / 100 params / 100 tags; update for the end status), and a
+log-batches of at most 1,000 metrics / 100 params / 100 tags; one log-inputs for new dataset
+inputs; update for the end status), and a
 run that has not changed since the last push costs no request and no history read.
 
 Resumable, each thing exactly once: what was sent is recorded in the file (``sync_state``: our
@@ -160,6 +161,14 @@ class _ClientCalls:
 
         self.client.log_batch(run_id, metrics=[Metric(k, v, t, s) for k, v, t, s in metrics],
                               params=[Param(k, v) for k, v in params], tags=[RunTag(k, v) for k, v in tags])
+
+    def log_inputs(self, run_id, inputs) -> None:
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        self.client.log_inputs(run_id, [
+            DatasetInput(Dataset(i.dataset.name, i.dataset.digest, i.dataset.source_type, i.dataset.source,
+                                 i.dataset.schema, i.dataset.profile), [InputTag(t.key, t.value) for t in i.tags])
+            for i in inputs])
 
     def update_run(self, run_id, status, end_time) -> None:
         self.client.set_terminated(run_id, status, end_time=end_time)
@@ -349,9 +358,10 @@ class _Pusher:
         state = known[1] if known else {"params": [], "metrics": {}, "artifacts": {}, "tags": {}}
         finished = run.info.status in ("FINISHED", "FAILED", "KILLED")
         ending = [run.info.status, run.info.end_time] if finished else None
+        inputs = {f"{i.dataset.name}@{i.dataset.digest}": i for i in run.inputs.dataset_inputs}
         if (known is not None and state.get("metrics") == counts and state.get("artifacts") == files
                 and state.get("tags") == dict(run.data.tags) and state.get("params") == sorted(run.data.params)
-                and state.get("ending") == ending):
+                and state.get("ending") == ending and state.get("inputs", []) == sorted(inputs)):
             with self._lock:
                 self.report.runs_unchanged += 1
             return  # nothing new: no request, no history read
@@ -377,12 +387,15 @@ class _Pusher:
             sent_counts[key] = len(values)
         for batch_points, batch_params, batch_tags in batches(points, params, tag_list):
             self.rest.log_batch(remote_id, batch_points, batch_params, batch_tags)
+        new_inputs = [item for key, item in inputs.items() if key not in state.get("inputs", [])]
+        for start in range(0, len(new_inputs), 1000):  # MLflow's datasets-per-request limit
+            self.rest.log_inputs(remote_id, new_inputs[start:start + 1000])
         artifacts = self._push_artifacts(run_id, remote_id, state["artifacts"], files)
         if finished and state.get("ending") != ending:
             self.rest.update_run(remote_id, run.info.status, run.info.end_time)
         self._queue_save(("run", run_id, remote_id, {
             "params": sorted(run.data.params), "tags": dict(run.data.tags), "metrics": sent_counts,
-            "artifacts": artifacts, "ending": ending,
+            "artifacts": artifacts, "ending": ending, "inputs": sorted(inputs),
         }))
         with self._lock:
             self.report.metric_points += len(points)

@@ -3,7 +3,7 @@
 ``MlflowClient`` builds protobuf messages, re-validates, and retries for minutes; for the hot
 path of a push (create, log-batch, update: three requests a run) that costs as much CPU as the
 server's own work on a 2-core box. This speaks the same documented endpoints
-(``/api/2.0/mlflow/runs/create|log-batch|update|search``) over one pooled ``requests`` session
+(``/api/2.0/mlflow/runs/create|log-batch|log-inputs|update|search``) over one pooled ``requests`` session
 shared by the push's threads, with MLflow's authentication variables honoured.
 """
 
@@ -93,6 +93,19 @@ class RestClient:
             "params": [{"key": k, "value": v} for k, v in params],
             "tags": [{"key": k, "value": v} for k, v in tags],
         })
+
+    def log_inputs(self, run_id: str, inputs: list[Any]) -> None:
+        """Dataset inputs (our DatasetInput entities) in one ``runs/log-inputs`` request."""
+        datasets = []
+        for item in inputs:
+            d = item.dataset
+            dataset = {"name": d.name, "digest": d.digest, "source_type": d.source_type, "source": d.source}
+            if d.schema is not None:
+                dataset["schema"] = d.schema
+            if d.profile is not None:
+                dataset["profile"] = d.profile
+            datasets.append({"tags": [{"key": t.key, "value": t.value} for t in item.tags], "dataset": dataset})
+        self.call("runs/log-inputs", {"run_id": run_id, "datasets": datasets})
 
     def update_run(self, run_id: str, status: str, end_time: int | None) -> None:
         payload: dict[str, Any] = {"run_id": run_id, "status": status}

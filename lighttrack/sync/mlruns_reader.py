@@ -9,6 +9,8 @@ the store is only YAML and text files, so lighttrack reads it itself:
     mlruns/<experiment id>/<run id>/params|tags/<key>
     mlruns/<experiment id>/<run id>/metrics/<key>  "timestamp value step" per line
     mlruns/<experiment id>/<run id>/artifacts/     the run's files
+    mlruns/<experiment id>/<run id>/inputs/<id>/   a dataset input (tags), naming
+    mlruns/<experiment id>/datasets/<id>/meta.yaml a dataset (name, digest, source, schema, profile)
     mlruns/<experiment id>/models/<model id>/      MLflow 3 logged models (meta.yaml, artifacts/)
     mlruns/models/<name>/meta.yaml, tags/, aliases/, version-<n>/meta.yaml, version-<n>/tags/
 
@@ -109,6 +111,31 @@ def _files(folder: Path) -> dict[str, str]:
     return out
 
 
+def _dataset_inputs(run_folder: Path) -> list:
+    """A run's dataset inputs: ``<run>/inputs/<id>/meta.yaml`` (source_type DATASET) naming a
+    dataset in ``<experiment>/datasets/<source_id>/meta.yaml``; checked like any logged input."""
+    from lighttrack.entities import Dataset, DatasetInput, InputTag
+    from lighttrack.store.datasets import check_inputs
+
+    inputs_folder = run_folder / "inputs"
+    if not inputs_folder.is_dir():
+        return []
+    found = []
+    for entry in sorted(inputs_folder.iterdir()):
+        edge = _yaml(entry / "meta.yaml") if (entry / "meta.yaml").is_file() else {}
+        source_id = str(edge.get("source_id", ""))
+        dataset_meta = run_folder.parent / "datasets" / source_id / "meta.yaml"
+        if edge.get("source_type") != "DATASET" or not source_id or "/" in source_id or not dataset_meta.is_file():
+            continue
+        d = _yaml(dataset_meta)
+        tags = edge.get("tags") or {}
+        found.append(DatasetInput(
+            Dataset(d.get("name"), d.get("digest"), d.get("source_type"), d.get("source"), d.get("schema"),
+                    d.get("profile")),
+            [InputTag(str(k), str(v)) for k, v in (tags.items() if isinstance(tags, dict) else [])]))
+    return check_inputs(found)
+
+
 def _local_path(uri: str | None, fallback: Path) -> Path:
     if uri and uri.startswith("file:"):
         path = Path(unquote(urlparse(uri).path))
@@ -166,6 +193,7 @@ class _FileStoreReader:
         return uid
 
     def _run(self, folder: Path, experiment_uid: str) -> None:
+        from lighttrack.store import datasets as dataset_store
         from lighttrack.store import metrics as metric_store
         from lighttrack.store import runs as run_store
         from lighttrack.store.db import write_transaction
@@ -199,6 +227,7 @@ class _FileStoreReader:
                     values.append(float(fields[1]))
                     steps.append(int(fields[2]) if len(fields) > 2 else 0)
                 metric_store.append(conn, pk, key, steps, timestamps, values)
+            dataset_store.log_inputs(conn, pk, _dataset_inputs(folder))
         artifacts = _local_path(meta.get("artifact_uri"), folder / "artifacts")
         if artifacts.is_dir() and any(artifacts.iterdir()):
             self.client.log_artifacts(run_id, artifacts)

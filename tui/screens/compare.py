@@ -19,6 +19,7 @@ from textual.worker import get_current_worker
 
 from tui.widgets.footer import FittedFooter
 from tui.adapter import CompareData
+from tui.datasets import compare_rows
 from tui.format import duration, ellipsize, ellipsize_middle, number, rich_colour, short_labels, status_text, when
 from tui.messages import CompareLoaded, SeriesLoaded
 from tui.screens.base import ChartOptions, DataScreen
@@ -145,6 +146,8 @@ class CompareScreen(ChartOptions, DataScreen):
             ("run", "duration", [duration(r.info.start_time, r.info.end_time, r.info.status) for r in runs]),
             ("run", "user", [r.info.user_id for r in runs]),
         ]
+        for context, labels in compare_rows(runs):  # name@digest per dataset context: different data stands out
+            rows.append(("datasets", context, labels))
         for key in sorted({k for r in runs for k in r.data.params}):
             rows.append(("params", key, [r.data.params.get(key) for r in runs]))
         for key in sorted({k for s in data.summaries.values() for k in s}):

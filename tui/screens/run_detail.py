@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 
 from tui.widgets.footer import FittedFooter
 from tui.adapter import NOTE_TAG, PARENT_TAG, RunDetail
+from tui.datasets import inputs_renderable
 from tui.format import duration, ellipsize, ellipsize_middle, number, size_text, status_text, when
 from tui.messages import ActionDone, ArtifactLoaded, RunDetailLoaded, SeriesLoaded
 from tui.screens.base import ChartOptions, DataScreen
@@ -70,6 +71,7 @@ class RunDetailScreen(ChartOptions, DataScreen):
                 with VerticalScroll():
                     yield Static(id="run-info")
                     yield Static(id="run-description")
+                    yield Static(id="run-inputs")  # the datasets the run used (tui/datasets.py)
                     yield Static(id="children-title")
                     yield KeyTable(id="children-table")
             with TabPane("Params", id="tab-params"):
@@ -119,6 +121,7 @@ class RunDetailScreen(ChartOptions, DataScreen):
             self.app.sub_title = self.screen_name
         self._title(detail)
         self._overview(detail)
+        self.query_one("#run-inputs", Static).update(inputs_renderable(detail.inputs, self.size.width))
         self._children(detail)
         self._params(detail)
         self._metrics(detail)
