@@ -40,6 +40,8 @@ _EXPORTS: dict[str, str] = {
                      "set_system_metrics_node_id")
     },
     "register_model": "lighttrack.models.logged",
+    "evaluate": "lighttrack.models.evaluation",
+    "validate_evaluation_results": "lighttrack.models.evaluation",
     "run": "lighttrack.projects.running",
     "autolog": "lighttrack.autologging",
     "set_tracking_uri": "lighttrack.config",
