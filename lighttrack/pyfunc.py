@@ -290,7 +290,9 @@ def save_model(
     meta.add_flavor(
         FLAVOR_NAME, loader_module=loader_module, **model_file,
         env=write_environment(folder, requirements, conda_env), python_version=platform.python_version(),
-        artifacts=artifact_conf or None, model_config=model_config, code=code, **versions,
+        model_config=model_config, code=code, **versions,
+        # MLflow's loader reads artifacts with .items(): the key is absent rather than null
+        **({"artifacts": artifact_conf} if artifact_conf else {}),
     )
     record_hashes(meta, folder)
     meta.save(folder / "MLmodel")

@@ -60,7 +60,26 @@ def set_model(model: Any) -> None:
     __mlflow_model__ = model
     mlflow_model_module = sys.modules.get("mlflow.models.model")
     if mlflow_model_module is not None:
-        mlflow_model_module.__mlflow_model__ = model
+        mlflow_model_module.__mlflow_model__ = _for_mlflow(model)
+
+
+def _for_mlflow(model: Any) -> Any:
+    """The model as MLflow's loader expects it: MLflow wraps only its own PythonModel class (or a
+    function), so a lighttrack PythonModel is handed over inside an MLflow one."""
+    from lighttrack.pyfunc import PythonModel
+
+    mlflow_pyfunc = sys.modules.get("mlflow.pyfunc")
+    if mlflow_pyfunc is None or not isinstance(model, PythonModel):
+        return model
+
+    class LighttrackModel(mlflow_pyfunc.PythonModel):
+        def load_context(self, context: Any) -> None:
+            model.load_context(context)
+
+        def predict(self, context, model_input, params=None):
+            return model.predict(context, model_input, params=params)
+
+    return LighttrackModel()
 
 
 def code_trusted(trust_code: bool | None) -> bool:

@@ -8,7 +8,6 @@ the user's pyplot state or backend and needs no display. Names are MLflow's arti
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,11 @@ from lighttrack.models.evaluation.classifier import Curve
 
 
 def available() -> bool:
-    return importlib.util.find_spec("matplotlib") is not None
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _figure() -> Any:
