@@ -202,7 +202,7 @@ def test_extra_metrics_are_computed_named_and_logged():
         return float(np.mean(np.abs(predictions - targets) <= 10))
 
     def ratio(metrics):
-        from lighttrack.models.evaluation import MetricValue
+        from lighttrack.metrics import MetricValue  # MLflow's import path
 
         return MetricValue(aggregate_results={"of_mae": metrics["mean_absolute_error"].aggregate_results[
             "mean_absolute_error"] / 2})
