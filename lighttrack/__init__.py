@@ -50,6 +50,8 @@ _EXPORTS: dict[str, str] = {
     "log_input": "lighttrack.fluent_datasets",
     "log_inputs": "lighttrack.fluent_datasets",
     "register_model": "lighttrack.models.logged",
+    "evaluate": "lighttrack.models.evaluation",
+    "validate_evaluation_results": "lighttrack.models.evaluation",
     "run": "lighttrack.projects.running",
     "autolog": "lighttrack.autologging",
     "set_tracking_uri": "lighttrack.config",

@@ -35,6 +35,7 @@ PYTHON_MODEL_FILE = "python_model.pkl"
 _LOADERS = {
     "mlflow.pyfunc.model": "lighttrack.pyfunc",
     "lighttrack.pyfunc": "lighttrack.pyfunc",
+    "mlflow.pyfunc.loaders.code_model": "lighttrack.models.from_code",
 }
 #: Flavours whose ``mlflow.<name>`` loader_module loads through ``lighttrack.<name>``.
 KNOWN_FLAVOURS = ("sklearn", "pytorch", "onnx", "tensorflow", "keras", "xgboost", "lightgbm", "statsmodels")
@@ -140,10 +141,12 @@ def _call_loader(loader: Any, folder: Path, meta: Model, **options: Any) -> Any:
 def load_model(
     model_uri: str | os.PathLike[str], suppress_warnings: bool = False, dst_path: str | None = None,
     *, allow_pickle: bool | None = None, trusted_types: list[str] | None = None, verify: bool = True,
+    trust_code: bool | None = None,
 ) -> PyFuncModel:
     """Load any model with a python_function flavour from a URI or folder.
 
     ``trusted_types`` adds types a skops model may hold beyond the built-in allow-list;
+    ``trust_code=True`` (or ``LIGHTTRACK_TRUST_CODE=1``) lets a model from code run its file;
     ``verify=False`` loads a model that records no file hashes (MLflow's), with a warning."""
     folder, meta, tmp = open_model_folder(model_uri, dst_path, verify)
     try:
@@ -159,7 +162,8 @@ def load_model(
                 f"{', '.join(sorted(_LOADERS) + [f'mlflow.{f}' for f in KNOWN_FLAVOURS])}"
             )
         loader = importlib.import_module(module_name)._load_pyfunc
-        implementation = _call_loader(loader, folder, meta, allow_pickle=allow_pickle, trusted_types=trusted_types)
+        implementation = _call_loader(loader, folder, meta, allow_pickle=allow_pickle, trusted_types=trusted_types,
+                                      trust_code=trust_code, model_uri=model_uri)
     except BaseException:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -214,7 +218,7 @@ def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None) ->
 
 def save_model(
     path: str | os.PathLike[str],
-    python_model: PythonModel | None = None,
+    python_model: PythonModel | str | os.PathLike[str] | None = None,
     artifacts: Mapping[str, str] | None = None,
     signature: ModelSignature | None = None,
     input_example: Any = None,
@@ -224,23 +228,48 @@ def save_model(
     model_config: dict[str, Any] | None = None,
     *,
     conda_env: Any = None,
+    code_paths: list[str] | None = None,
     _run_id: str | None = None,
     _artifact_path: str | None = None,
 ) -> Model:
-    """Save a custom PythonModel (pickled) with its artifacts (copied in) to a new folder."""
+    """Save a custom model to a new folder, with its artifacts (copied in).
+
+    ``python_model`` is the path of a ``.py`` file that calls ``mlflow.models.set_model(...)``
+    (a model from code: the file is stored, nothing is pickled; the recommended form), or a
+    PythonModel instance (pickled with cloudpickle, so loading it needs ``allow_pickle``)."""
+    from lighttrack.models import from_code
     from lighttrack.models.environment import requirements_for, write_environment
     from lighttrack.models.examples import save_input_example
+    from lighttrack.models.flavor import check_code_paths, copy_code_paths
 
-    if not isinstance(python_model, PythonModel) and not callable(getattr(python_model, "predict", None)):
-        raise InvalidArgument("python_model must be a lighttrack.pyfunc.PythonModel (with predict)")
+    code_file = None
+    check_code_paths(code_paths)
+    if isinstance(python_model, (str, os.PathLike)):
+        code_file = from_code.check_code_file(python_model)
+    elif not isinstance(python_model, PythonModel) and not callable(getattr(python_model, "predict", None)):
+        raise InvalidArgument("python_model must be the path of a .py file that calls mlflow.models.set_model(...) "
+                              "or a lighttrack.pyfunc.PythonModel (with predict)")
     folder = Path(path)
     if folder.exists() and any(folder.iterdir()):
         raise InvalidArgument(f"{folder} already exists and is not empty: choose a new path")
+    if code_file is not None:
+        # The saver's own file, run as MLflow runs it on save: a file that defines no model is
+        # refused before anything is written.
+        from_code.run_code_file(code_file)
     folder.mkdir(parents=True, exist_ok=True)
-    pickler, pickler_name = _pickler()
-    raw = pickler.dumps(python_model)
-    (folder / PYTHON_MODEL_FILE).write_bytes(raw)
-    _pickled_here.add(hashlib.sha256(raw).hexdigest())
+    if code_file is not None:
+        shutil.copy2(code_file, folder / code_file.name)
+        model_file = {from_code.CODE_PATH_KEY: code_file.name}
+        loader_module, packages, versions = from_code.LOADER_MODULE, ["lighttrack"], {}
+    else:
+        pickler, pickler_name = _pickler()
+        raw = pickler.dumps(python_model)
+        (folder / PYTHON_MODEL_FILE).write_bytes(raw)
+        _pickled_here.add(hashlib.sha256(raw).hexdigest())
+        model_file = {"python_model": PYTHON_MODEL_FILE}
+        loader_module, packages = "mlflow.pyfunc.model", ["lighttrack", pickler_name]
+        versions = {f"{pickler_name}_version": _version(pickler_name)}
+    code = copy_code_paths(folder, code_paths)
     artifact_conf = {}
     for name, source in (artifacts or {}).items():
         source_path = _local_artifact(source, folder)
@@ -255,14 +284,15 @@ def save_model(
     if input_example is not None:
         meta.saved_input_example_info = save_input_example(folder, input_example)
     meta.signature = signature
-    requirements = pip_requirements or requirements_for(["lighttrack", pickler_name], extra_pip_requirements)
+    requirements = pip_requirements or requirements_for(packages, extra_pip_requirements)
     import platform
 
     meta.add_flavor(
-        FLAVOR_NAME, loader_module="mlflow.pyfunc.model", python_model=PYTHON_MODEL_FILE,
+        FLAVOR_NAME, loader_module=loader_module, **model_file,
         env=write_environment(folder, requirements, conda_env), python_version=platform.python_version(),
-        artifacts=artifact_conf or None, model_config=model_config, code=None,
-        **{f"{pickler_name}_version": _version(pickler_name)},
+        model_config=model_config, code=code, **versions,
+        # MLflow's loader reads artifacts with .items(): the key is absent rather than null
+        **({"artifacts": artifact_conf} if artifact_conf else {}),
     )
     record_hashes(meta, folder)
     meta.save(folder / "MLmodel")
@@ -308,9 +338,11 @@ def log_model(
     *,
     name: str | None = None,
     conda_env: Any = None,
+    code_paths: list[str] | None = None,
     **_: Any,
 ) -> ModelInfo:
-    """Save a custom PythonModel into the active run's artifacts (and register it if asked)."""
+    """Save a custom model (a model-from-code file, or a PythonModel) into the active run's
+    artifacts, and register it if asked; see ``save_model``."""
     from lighttrack.models.logged import artifact_path_of, log_model_folder, logged_model_keywords
 
     path = artifact_path_of(artifact_path, name)
@@ -320,7 +352,7 @@ def log_model(
         shutil.rmtree(folder)
         return save_model(
             folder, python_model, artifacts, signature, input_example, pip_requirements,
-            extra_pip_requirements, metadata, model_config, conda_env=conda_env, _run_id=run_id,
+            extra_pip_requirements, metadata, model_config, conda_env=conda_env, code_paths=code_paths, _run_id=run_id,
             _artifact_path=rel,
         )
 

@@ -229,9 +229,11 @@ def _non_empty(path: Path, data):
 @click.option("--trust", "trusted_types", multiple=True, metavar="TYPE",
               help="Also trust this type in a skops model (repeatable), e.g. --trust mypkg.MyEstimator.")
 @click.option("--no-verify", is_flag=True, help="Load a model that records no file hashes (MLflow's), unchecked.")
+@click.option("--trust-code", is_flag=True,
+              help="Allow a model from code to run its Python file (review it first: lighttrack models show-code).")
 @click.pass_context
 def predict(ctx, model_uri: str, input_path: Path, output_path: Path | None, allow_pickle: bool,
-            trusted_types: tuple[str, ...], no_verify: bool) -> None:
+            trusted_types: tuple[str, ...], no_verify: bool, trust_code: bool) -> None:
     """Load a model and predict on an input file."""
     import lighttrack.pyfunc
 
@@ -243,7 +245,8 @@ def predict(ctx, model_uri: str, input_path: Path, output_path: Path | None, all
     _point_api_at(ctx)
     with _warnings_as_notes():
         model = lighttrack.pyfunc.load_model(model_uri, allow_pickle=allow_pickle or None,
-                                             trusted_types=list(trusted_types), verify=not no_verify)
+                                             trusted_types=list(trusted_types), verify=not no_verify,
+                                             trust_code=trust_code or None)
     try:
         result = model.predict(data)
     except (ValueError, TypeError, KeyError) as exc:  # the model's own complaint about the input
@@ -260,6 +263,22 @@ def predict(ctx, model_uri: str, input_path: Path, output_path: Path | None, all
         output_path.write_text(text + "\n")
     else:
         sys.stdout.write(text + "\n")
+
+
+@models.command("show-code")
+@click.argument("model_uri")
+@click.option("--no-verify", is_flag=True, help="Show the code of a model that records no file hashes (MLflow's).")
+@click.pass_context
+def show_code(ctx, model_uri: str, no_verify: bool) -> None:
+    """Print a model-from-code model's Python file (without running it), to review before --trust-code."""
+    from lighttrack.models.from_code import show_code as read_code
+
+    client_from(ctx)
+    _point_api_at(ctx)
+    with _warnings_as_notes():
+        name, digest, text = read_code(model_uri, verify=not no_verify)
+    click.echo(f"# {name} (sha256 {digest}): loading this model runs this file", err=True)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def _plain(result):

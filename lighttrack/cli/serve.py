@@ -29,9 +29,11 @@ _URI_HELP = "runs:/..., models:/NAME/VERSION|STAGE|latest, models:/NAME@ALIAS or
               help="Predict every request on its own (default: rows of requests that queue together share one "
                    "predict call, for row-wise flavours only).")
 @click.option("--allow-pickle", is_flag=True, help="Allow loading pickle-based models (runs their code).")
+@click.option("--trust-code", is_flag=True,
+              help="Allow a model from code to run its Python file (review it first: lighttrack models show-code).")
 @click.pass_context
 def serve(ctx, model_uri: str, host: str, port: int, workers: int, log_requests: bool, log_interval: float,
-          no_batching: bool, allow_pickle: bool) -> None:
+          no_batching: bool, allow_pickle: bool, trust_code: bool) -> None:
     """Serve a model over MLflow's scoring protocol (POST /invocations, GET /ping /health /version)."""
     from lighttrack.serving.server import ServeOptions, serve as run_server
 
@@ -39,7 +41,7 @@ def serve(ctx, model_uri: str, host: str, port: int, workers: int, log_requests:
     options = ServeOptions(
         model_uri=model_uri, tracking_uri=str(client.path), host=host, port=port, workers=workers,
         log_requests=log_requests, log_interval=log_interval, batching=not no_batching,
-        allow_pickle=allow_pickle or None,
+        allow_pickle=allow_pickle or None, trust_code=trust_code or None,
     )
     run_server(options, echo=lambda line: click.echo(line, err=True))
 

@@ -41,12 +41,18 @@ object with ``predict(data, params=None)`` (and ``raw_model``); lighttrack.pyfun
 A framework that is missing: ``flavor.require("torch", extra="pytorch")`` — one line naming the extra.
 """
 
+#: mlflow.models names that live in models/evaluation (loaded on first use: it is larger)
+_EVALUATION_NAMES = ("evaluate", "make_metric", "EvaluationMetric", "EvaluationArtifact", "EvaluationResult",
+                     "MetricThreshold", "list_evaluators")
+
 from lighttrack.models.logged import ModelInfo
 from lighttrack.models.mlmodel import Model
 from lighttrack.models.signature import ColSpec, ModelSignature, Schema, TensorSpec, infer_signature
 
+from lighttrack.models.from_code import set_model
+
 __all__ = ["ColSpec", "Model", "ModelInfo", "ModelSignature", "Schema", "TensorSpec", "infer_signature",
-           "get_model_info", "set_signature"]
+           "get_model_info", "set_signature", "set_model", *_EVALUATION_NAMES]
 
 
 def set_signature(model_uri: str, signature: ModelSignature) -> None:
@@ -78,3 +84,12 @@ def get_model_info(model_uri: str) -> ModelInfo:
         utc_time_created=model.utc_time_created, mlflow_version=model.mlflow_version, metadata=model.metadata,
         model_id=model.extra.get("model_id"),
     )
+
+
+def __getattr__(name: str):
+    if name in _EVALUATION_NAMES or name == "evaluation":
+        import importlib
+
+        evaluation = importlib.import_module("lighttrack.models.evaluation")
+        return evaluation if name == "evaluation" else getattr(evaluation, name)
+    raise AttributeError(f"module 'lighttrack.models' has no attribute {name!r}")

@@ -60,6 +60,11 @@ def referenced_paths(meta: Model) -> list[tuple[str, str]]:
             elif key == "artifacts" and isinstance(value, dict):
                 found += [(f"{flavor}.artifacts.{k}", v["path"]) for k, v in value.items()
                           if isinstance(v, dict) and isinstance(v.get("path"), str)]
+            elif key == "model_code_path" and isinstance(value, str):
+                # MLflow records where the file was logged from and loads it by its base name
+                from lighttrack.models.from_code import code_file_name
+
+                found.append((f"{flavor}.{key}", code_file_name(value)))
             elif isinstance(value, str) and (key in PATH_KEYS or key.endswith(_PATH_SUFFIXES)):
                 found.append((f"{flavor}.{key}", value))
     example = (meta.saved_input_example_info or {}).get("artifact_path")

@@ -65,7 +65,7 @@ def followed_name(model_uri: str) -> str | None:
     return None
 
 
-def load(model_uri: str, client: Any, allow_pickle: bool | None = None) -> ServedModel:
+def load(model_uri: str, client: Any, allow_pickle: bool | None = None, trust_code: bool | None = None) -> ServedModel:
     """Load ``model_uri`` once. A ``models:/`` URI is resolved first and the fixed version
     loaded, so the version /version names is exactly the one whose files were read."""
     import lighttrack.pyfunc
@@ -80,7 +80,7 @@ def load(model_uri: str, client: Any, allow_pickle: bool | None = None) -> Serve
         version, run_id = found.version, found.run_id
         loaded_uri = f"models:/{found.name}/{found.version}"
     try:
-        model = lighttrack.pyfunc.load_model(loaded_uri, allow_pickle=allow_pickle)
+        model = lighttrack.pyfunc.load_model(loaded_uri, allow_pickle=allow_pickle, trust_code=trust_code)
     except LighttrackError:
         raise
     except Exception as exc:  # a flavour library's own failure: still one line for the user
@@ -106,11 +106,13 @@ class RegistryFollower(threading.Thread):
     """Polls the file and swaps in the version the served URI names now."""
 
     def __init__(self, slot: ModelSlot, tracking_uri: str, allow_pickle: bool | None = None,
-                 interval: float = 0.25, on_swap: Callable[[ServedModel, ServedModel], None] | None = None) -> None:
+                 interval: float = 0.25, on_swap: Callable[[ServedModel, ServedModel], None] | None = None,
+                 trust_code: bool | None = None) -> None:
         super().__init__(name="lighttrack-registry-follower", daemon=True)
         self.slot = slot
         self.tracking_uri = tracking_uri
         self.allow_pickle = allow_pickle
+        self.trust_code = trust_code
         self.interval = interval
         self.on_swap = on_swap
         self._stop = threading.Event()
@@ -144,7 +146,7 @@ class RegistryFollower(threading.Thread):
             if target.version == self.slot.current.version or target.version == self._failed_version:
                 continue
             try:
-                fresh = load(f"models:/{target.name}/{target.version}", client, self.allow_pickle)
+                fresh = load(f"models:/{target.name}/{target.version}", client, self.allow_pickle, self.trust_code)
             except Exception as exc:
                 self._failed_version = target.version
                 self._say(f"cannot load version {target.version} of {target.name} ({exc}); "

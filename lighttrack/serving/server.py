@@ -37,6 +37,7 @@ class ServeOptions:
     log_interval: float = 5.0
     batching: bool = True
     allow_pickle: bool | None = None
+    trust_code: bool | None = None
     follow_interval: float = 0.25
 
 
@@ -76,11 +77,12 @@ def _parts(options: ServeOptions):
 
     lighttrack.set_tracking_uri(options.tracking_uri)  # models:/ and runs:/ resolve in this file
     client = LighttrackClient(options.tracking_uri)
-    served = load(options.model_uri, client, options.allow_pickle)
+    served = load(options.model_uri, client, options.allow_pickle, options.trust_code)
     slot = ModelSlot(served)
     follower = None
     if followed_name(options.model_uri) is not None:
-        follower = RegistryFollower(slot, options.tracking_uri, options.allow_pickle, options.follow_interval)
+        follower = RegistryFollower(slot, options.tracking_uri, options.allow_pickle, options.follow_interval,
+                                    trust_code=options.trust_code)
         follower.start()
     log = None
     if options.log_requests:
@@ -168,7 +170,8 @@ def serve(options: ServeOptions, echo: Any = print) -> None:
             import lighttrack
 
             lighttrack.set_tracking_uri(options.tracking_uri)
-            served = load(options.model_uri, LighttrackClient(options.tracking_uri), options.allow_pickle)
+            served = load(options.model_uri, LighttrackClient(options.tracking_uri), options.allow_pickle,
+                          options.trust_code)
             os.environ[_OPTIONS_ENV] = json.dumps(asdict(options))
             from uvicorn.supervisors import Multiprocess
 
