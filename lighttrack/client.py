@@ -152,6 +152,21 @@ class LighttrackClient(RegistryMixin):
     def restore_run(self, run_id: str) -> None:
         run_store.set_lifecycle(self._conn, str(run_id), LifecycleStage.ACTIVE)
 
+    def move_run(self, run_id: str | Sequence[str], experiment_id: str, *, include_children: bool = True) -> list[str]:
+        """Move a run (or several: a list of ids) to another experiment, in one transaction,
+        recorded in each run's history (``get_run_moves``). Its child runs move with it unless
+        ``include_children=False``. Returns the ids of every run moved. MLflow has no such call."""
+        from lighttrack.store import moves
+
+        ids = [run_id] if isinstance(run_id, str) else list(run_id)
+        return moves.move_runs(self._conn, ids, str(experiment_id), user_name(), include_children)
+
+    def get_run_moves(self, run_id: str):
+        """The run's moves between experiments, oldest first (``RunMove`` entities)."""
+        from lighttrack.store import moves
+
+        return moves.history(self._conn, str(run_id))
+
     def mark_dead_runs_killed(self) -> list[str]:
         """Write KILLED on RUNNING runs whose process is gone or heartbeat stale; returns their ids."""
         return run_store.mark_dead_runs_killed(self._conn)

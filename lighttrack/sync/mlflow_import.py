@@ -221,6 +221,7 @@ class _Reader:
                     description=version.description or "", user=version.user_id or "",
                     created=version.creation_timestamp, updated=version.last_updated_timestamp,
                     tags=dict(version.tags or {}), aliases=aliases.get(str(version.version), []),
+                    run_link=getattr(version, "run_link", None) or None,
                 )
             for key, value in (model.tags or {}).items():
                 self.client.set_registered_model_tag(model.name, key, value)

@@ -458,6 +458,7 @@ class _Pusher:
                 created = self.remote.create_model_version(
                     version.name, source, run_id=remote_run,
                     tags=version.tags or None, description=version.description or None,
+                    run_link=version.run_link or None,
                 )
                 remote_version = created.version
                 self.report.versions_created += 1
