@@ -104,8 +104,11 @@ class LighttrackClient(RegistryMixin):
         start_time: int | None = None,
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
+        *,
+        _source: Any = None,
     ) -> Run:
-        """Create a RUNNING run. Its heartbeat is kept by this process until it is terminated."""
+        """Create a RUNNING run. Its heartbeat is kept by this process until it is terminated.
+        (``_source``: the fluent API's source snapshot, stored in the same transaction.)"""
         from lighttrack.naming import generate_run_name
 
         checked = checked_mapping(tags, "tag", tag_value)
@@ -117,7 +120,7 @@ class LighttrackClient(RegistryMixin):
         info = run_store.create(
             self._conn, str(experiment_id), name, user_id=user,
             start_time=None if start_time is None else check_time_ms(start_time, "start_time"),
-            tags=checked, pid=os.getpid(),
+            tags=checked, pid=os.getpid(), artifacts=list(_source.files) if _source is not None else None,
         )
         self.store.writer.watch(info.run_id)
         return Run(info=info, data=RunData(tags=checked))

@@ -210,7 +210,7 @@ def start_run(
 
         all_tags = system_tags()
         folder = code_folder()
-        snapshot = source_snapshot.for_folder(folder) if folder else None
+        snapshot = source_snapshot.for_folder(folder, client.path) if folder else None
         if snapshot is not None:
             all_tags.update(snapshot.tags)  # fresher than the commit cached for the process
         all_tags.update(tags or {})
@@ -219,11 +219,8 @@ def start_run(
             all_tags["mlflow.parentRunId"] = parent
         if description is not None:
             all_tags["mlflow.note.content"] = description
-        run = client.create_run(_resolve_experiment_id(experiment_id), tags=all_tags, run_name=run_name)
-        if snapshot is not None and snapshot.files:
-            from lighttrack.store.runs import run_pk
-
-            snapshot.attach(client.store.conn, run_pk(client.store.conn, run.info.run_id))
+        run = client.create_run(_resolve_experiment_id(experiment_id), tags=all_tags, run_name=run_name,
+                                 _source=snapshot)
         active = ActiveRun(run.info.run_id, client)
     if sampler is not None:
         # A resumed run's system metrics go on from its last step, as MLflow's do.

@@ -18,7 +18,7 @@ from conftest import ROOT
 
 from lighttrack import LighttrackClient
 from lighttrack.cli import cli
-from lighttrack.reproduce import MANIFEST, SNAPSHOT_TAG
+from lighttrack.reproduce import SNAPSHOT_ARTIFACT, SNAPSHOT_TAG
 from lighttrack.store import close_all
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -30,9 +30,21 @@ mlflow.set_tracking_uri(sys.argv[1])
 for _ in range(int(sys.argv[2]) if len(sys.argv) > 2 else 1):
     with mlflow.start_run() as run:
         print(run.info.run_id)
-    if len(sys.argv) > 3:  # edit the tree between runs, in the same process
-        open("tracked.txt", "a").write("edited between runs\\n")
+    if len(sys.argv) > 3:  # edit a file between runs, in the same process
+        open(sys.argv[3], "a").write("edited between runs\\n")
 """
+
+
+def snapshot_member(client: LighttrackClient, run_id: str, name: str) -> bytes:
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(client.read_artifact(run_id, SNAPSHOT_ARTIFACT))) as tar:
+        return tar.extractfile(name).read()
+
+
+def manifest_of(client: LighttrackClient, run_id: str) -> dict:
+    return json.loads(snapshot_member(client, run_id, "manifest.json"))
 
 
 def git(repo: Path, *args: str) -> str:
@@ -76,8 +88,8 @@ def dirty(root: Path) -> None:
     (root / "debug.log").write_text("ignored\n")
 
 
-def start_runs(root: Path, db: Path, count: int = 1, edit: bool = False, **env: str) -> list[str]:
-    args = [sys.executable, "train.py", str(db), str(count)] + (["edit"] if edit else [])
+def start_runs(root: Path, db: Path, count: int = 1, edit: str | None = None, **env: str) -> list[str]:
+    args = [sys.executable, "train.py", str(db), str(count)] + ([edit] if edit else [])
     result = subprocess.run(args, cwd=root, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT), **env}, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -110,9 +122,9 @@ def test_checkout_rebuilds_a_dirty_tree_byte_for_byte(repo, tmp_path):
     (run_id,) = start_runs(repo, db)
     client = LighttrackClient(db)
     run = client.get_run(run_id)
-    assert run.data.tags[SNAPSHOT_TAG] == "lighttrack-source"
+    assert run.data.tags[SNAPSHOT_TAG] == SNAPSHOT_ARTIFACT
     assert run.data.tags["mlflow.source.git.commit"] == git(repo, "rev-parse", "HEAD").strip()
-    manifest = json.loads(client.read_artifact(run_id, MANIFEST))
+    manifest = manifest_of(client, run_id)
     assert manifest["complete"] is True
     assert [e["path"] for e in manifest["untracked"]] == [
         "blob.dat", "link-to-notes", "new/deep/tool.sh", "notes.txt"]  # the ignored debug.log is not there
@@ -137,17 +149,30 @@ def test_runs_from_the_same_tree_share_the_snapshot_blobs(repo, tmp_path):
 
 
 def test_a_process_reuses_its_snapshot_until_the_recheck_interval(repo, tmp_path):
+    """Within the interval the snapshot is reused, unless a file it watches changes (git's
+    index and HEAD, the tracked files already changed); at 0 it is taken at every run."""
     dirty(repo)
     db = tmp_path / "runs.db"
-    cached = start_runs(repo, db, count=2, edit=True, LIGHTTRACK_SOURCE_RECHECK_SECONDS="3600")
-    fresh = start_runs(repo, db, count=2, edit=True, LIGHTTRACK_SOURCE_RECHECK_SECONDS="0")
     client = LighttrackClient(db)
 
-    def diff(run_id: str) -> bytes:
-        return client.read_artifact(run_id, "lighttrack-source/diff.patch")
+    def diffs(edit: str, recheck: str) -> list[bytes]:
+        runs = start_runs(repo, db, count=2, edit=edit, LIGHTTRACK_SOURCE_RECHECK_SECONDS=recheck)
+        return [snapshot_member(client, run_id, "diff.patch") for run_id in runs]
 
-    assert diff(cached[0]) == diff(cached[1])
-    assert diff(fresh[0]) != diff(fresh[1]) and b"edited between runs" in diff(fresh[1])
+    first, second = diffs("pkg/run.sh", "3600")  # a clean file's first edit: seen at the next take
+    assert first == second and b"edited between runs" not in second
+    first, second = diffs("tracked.txt", "3600")  # a file already changed: watched
+    assert second.count(b"edited between runs") == first.count(b"edited between runs") + 1
+    first, second = diffs("weights.bin", "0")
+    assert first != second
+
+
+def test_the_tracking_file_in_the_tree_is_never_part_of_the_snapshot(repo, tmp_path):
+    dirty(repo)
+    (run_id,) = start_runs(repo, repo / "lighttrack.db")
+    close_all()
+    paths = [e["path"] for e in manifest_of(LighttrackClient(repo / "lighttrack.db"), run_id)["untracked"]]
+    assert paths and not any(p.startswith("lighttrack.db") for p in paths)
 
 
 def test_a_clean_tree_records_the_commit_only_and_outside_git_nothing(repo, tmp_path):
@@ -180,7 +205,7 @@ def test_limits_leave_files_out_loudly_and_checkout_lists_them(repo, tmp_path):
     assert "leaves out 1 untracked file(s)" in result.stderr
     run_id = result.stdout.strip()
     client = LighttrackClient(db)
-    manifest = json.loads(client.read_artifact(run_id, MANIFEST))
+    manifest = manifest_of(client, run_id)
     blob = next(e for e in manifest["untracked"] if e["path"] == "blob.dat")
     assert manifest["complete"] is False and blob["stored"] is False and "1,000" in blob["reason"]
     out = CliRunner().invoke(cli, ["--db", str(db), "runs", "checkout", run_id, str(tmp_path / "partial")],
@@ -229,9 +254,21 @@ def test_a_manifest_naming_a_path_outside_the_tree_is_refused(repo, tmp_path):
     db = tmp_path / "runs.db"
     (run_id,) = start_runs(repo, db)
     client = LighttrackClient(db)
-    manifest = json.loads(client.read_artifact(run_id, MANIFEST))
+    manifest = manifest_of(client, run_id)
     manifest["untracked"].append({"path": "../escaped.txt", "size": 1, "stored": True})
-    client.log_text(run_id, json.dumps(manifest), MANIFEST)
+    import io
+    import tarfile
+
+    crafted = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(client.read_artifact(run_id, SNAPSHOT_ARTIFACT))) as original:
+        members = [(m.name, original.extractfile(m).read()) for m in original.getmembers() if m.name != "manifest.json"]
+    members += [("manifest.json", json.dumps(manifest).encode()), ("untracked/../escaped.txt", b"x")]
+    with tarfile.open(fileobj=crafted, mode="w") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    client.log_bytes(run_id, crafted.getvalue(), SNAPSHOT_ARTIFACT)
     out = invoke(db, "runs", "checkout", run_id, str(tmp_path / "evil"), code=1).output
     assert "outside the tree: refused" in out
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "evil").exists()
@@ -270,7 +307,7 @@ def test_run_version_run_id_reruns_the_project_exactly_as_it_was(tmp_path):
     client = LighttrackClient(db)
     (first,) = client.search_runs()
     assert first.data.params == {"value": "uncommitted edit", "helper": "untracked helper"}
-    assert first.data.tags[SNAPSHOT_TAG] == "lighttrack-source"
+    assert first.data.tags[SNAPSHOT_TAG] == SNAPSHOT_ARTIFACT
 
     (project / "value.txt").write_text("changed again since\n")
     (project / "helper.txt").unlink()

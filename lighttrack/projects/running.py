@@ -285,7 +285,8 @@ def _start(client, exp_id: str, run_name: str | None, tags: dict[str, str], para
            forwarding: SignalForwarding | None, existing_run_id: str | None = None) -> SubmittedRun:
     from lighttrack.reproduce import snapshot as source_snapshot
 
-    source = source_snapshot.for_folder(project.directory)  # a bad limit is an error before the run exists
+    # a bad limit is an error before the run exists
+    source = source_snapshot.for_folder(project.directory, client.path)
     if existing_run_id is not None:
         from lighttrack.entities import RunTag
 

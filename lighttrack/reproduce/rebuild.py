@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lighttrack.errors import InvalidArgument, InvalidState, LighttrackError, NotFound
-from lighttrack.reproduce import DIFF, MANIFEST, SNAPSHOT_TAG, UNTRACKED_DIR
+from lighttrack.reproduce import DIFF, MANIFEST, SNAPSHOT_ARTIFACT, SNAPSHOT_TAG, UNTRACKED_DIR
 
 
 class CheckoutError(LighttrackError):
@@ -80,9 +80,29 @@ def check_target(target: Path) -> None:
         raise InvalidArgument(f"{target} is not an empty folder: give a new or empty folder to check the run out into")
 
 
-def read_manifest(client, run_id: str, tags: dict[str, str]) -> dict | None:
-    """The run's snapshot manifest; None for a run from a clean tree. Refuses a dirty run
-    whose changes were not recorded: rebuilding it from the commit alone would lie."""
+class _Members:
+    """The snapshot tar's members, read by name only: nothing in it is ever extracted whole,
+    so no name in a crafted tar decides where a file is written."""
+
+    def __init__(self, data: bytes) -> None:
+        import io
+        import tarfile
+
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+                self.files = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+        except tarfile.TarError as exc:
+            raise InvalidState(f"{SNAPSHOT_ARTIFACT} is not a readable tar ({exc})") from None
+
+    def get(self, name: str, run_id: str) -> bytes:
+        if name not in self.files:
+            raise InvalidState(f"run {run_id}: {SNAPSHOT_ARTIFACT} has no {name}")
+        return self.files[name]
+
+
+def read_snapshot(client, run_id: str, tags: dict[str, str]) -> tuple[dict, _Members] | None:
+    """The run's snapshot (manifest, members); None for a run from a clean tree. Refuses a dirty
+    run whose changes were not recorded: rebuilding it from the commit alone would lie."""
     if SNAPSHOT_TAG not in tags:
         if tags.get("lighttrack.source.git.dirty") == "true":
             raise InvalidState(
@@ -91,14 +111,16 @@ def read_manifest(client, run_id: str, tags: dict[str, str]) -> dict | None:
             )
         return None
     try:
-        manifest = json.loads(client.read_artifact(run_id, MANIFEST))
+        members = _Members(client.read_artifact(run_id, SNAPSHOT_ARTIFACT))
     except NotFound:
-        raise InvalidState(f"run {run_id} is tagged with a source snapshot but has no {MANIFEST} artifact") from None
+        raise InvalidState(f"run {run_id} is tagged with a source snapshot but has no {SNAPSHOT_ARTIFACT} artifact") from None
+    try:
+        manifest = json.loads(members.get(MANIFEST, run_id))
     except ValueError:
-        raise InvalidState(f"run {run_id}: {MANIFEST} is not valid JSON") from None
+        raise InvalidState(f"run {run_id}: the snapshot's {MANIFEST} is not valid JSON") from None
     if not isinstance(manifest, dict) or manifest.get("format") != 1:
-        raise InvalidState(f"run {run_id}: {MANIFEST} is not a manifest this lighttrack reads (format 1)")
-    return manifest
+        raise InvalidState(f"run {run_id}: the snapshot's {MANIFEST} is not one this lighttrack reads (format 1)")
+    return manifest, members
 
 
 def rebuild(client, run_id: str, target: Path, repo: str | None = None) -> Rebuilt:
@@ -111,7 +133,8 @@ def rebuild(client, run_id: str, target: Path, repo: str | None = None) -> Rebui
     if not commit:
         raise InvalidState(f"run {run_id} has no git commit recorded (it was not started inside a git repository)")
     check_target(target)
-    manifest = read_manifest(client, run_id, tags)
+    snapshot = read_snapshot(client, run_id, tags)
+    manifest, members = snapshot if snapshot is not None else (None, None)
     if manifest is not None and manifest.get("commit") != commit:
         raise InvalidState(f"run {run_id}: its snapshot is of commit {manifest.get('commit')}, its tag says {commit}")
     made = not target.exists()
@@ -119,7 +142,7 @@ def rebuild(client, run_id: str, target: Path, repo: str | None = None) -> Rebui
         source = _clone(tags, repo, commit, target)
         done = Rebuilt(target, commit, source)
         if manifest is not None:
-            _apply(client, run_id, manifest, target, done)
+            _apply(run_id, manifest, members, target, done)
     except BaseException:
         if made:
             shutil.rmtree(target, ignore_errors=True)
@@ -169,12 +192,12 @@ def _inside(target: Path, rel: str) -> Path:
     return local
 
 
-def _apply(client, run_id: str, manifest: dict, target: Path, done: Rebuilt) -> None:
+def _apply(run_id: str, manifest: dict, members: _Members, target: Path, done: Rebuilt) -> None:
     diff = manifest.get("diff") or {}
     if not diff.get("stored", False):
         done.left_out.append(f"the diff ({diff.get('size', 0):,} bytes): {diff.get('reason', 'not stored')}")
     elif diff.get("size"):
-        patch = client.read_artifact(run_id, DIFF)
+        patch = members.get(DIFF, run_id)
         with tempfile.NamedTemporaryFile(prefix="lighttrack-diff-", suffix=".patch", delete=False) as f:
             f.write(patch)
         try:
@@ -197,7 +220,7 @@ def _apply(client, run_id: str, manifest: dict, target: Path, done: Rebuilt) -> 
         local.parent.mkdir(parents=True, exist_ok=True)
         if not local.parent.resolve().is_relative_to(target.resolve()):
             raise CheckoutError(f"the run's snapshot names a file {rel!r} that would be written outside the tree")
-        local.write_bytes(client.read_artifact(run_id, f"{UNTRACKED_DIR}/{rel}"))
+        local.write_bytes(members.get(f"{UNTRACKED_DIR}/{rel}", run_id))
         if entry.get("executable"):
             local.chmod(local.stat().st_mode | 0o111)
         done.files_written += 1

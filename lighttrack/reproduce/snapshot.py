@@ -1,6 +1,6 @@
 """Taking the source snapshot when a run starts in a git working tree.
 
-What is stored, under the run's ``lighttrack-source/`` artifacts:
+What is stored, in the run's artifact ``lighttrack-source.tar`` (a plain, deterministic tar):
 
 - ``manifest.json``: the commit, what was stored and what was left out (and why), the limits;
 - ``diff.patch``: ``git diff HEAD --binary`` (staged and unstaged changes, binary files too);
@@ -8,13 +8,16 @@ What is stored, under the run's ``lighttrack-source/`` artifacts:
   as their target in the manifest).
 
 Nothing is taken outside a git tree (found from the folder's ``.git`` without a subprocess),
-nor for a clean tree (only the commit and dirty tags, as before). It costs a few ``git`` calls,
-so a process takes it once per repository and reuses it for
-``LIGHTTRACK_SOURCE_RECHECK_SECONDS`` (default 2 s): a sweep of a thousand runs takes it once
-or twice, and a notebook that edits code between runs records each version. The bytes are
+nor for a clean tree (only the commit and dirty tags, as before). It costs a few ``git`` calls
+(tens of ms, up to a second on a loaded machine), so a process takes it once per repository and
+reuses it for ``LIGHTTRACK_SOURCE_RECHECK_SECONDS`` (default 30 s) unless git's HEAD or index,
+or a tracked file that was already changed, changes before then (a few ``stat`` calls per run):
+a sweep of a thousand runs takes it once, and a notebook that keeps editing the same files
+records each version. A first edit of a clean file within the interval is seen at the next
+take; set the variable to 0 to take it at every run. The bytes are
 content-addressed blobs, so a thousand runs from the same tree store them once.
 
-Limits (environment variables, read at every run start):
+Limits (environment variables, read each time the snapshot is taken):
 
 ==========================================  =========  ==============================
 LIGHTTRACK_SOURCE_SNAPSHOT                  on         ``0``/``false``/``off``: never
@@ -22,7 +25,7 @@ LIGHTTRACK_SOURCE_MAX_DIFF_BYTES            10 MiB     larger diff: left out, sa
 LIGHTTRACK_SOURCE_MAX_FILE_BYTES            1 MiB      larger untracked file: named only
 LIGHTTRACK_SOURCE_MAX_UNTRACKED_BYTES       10 MiB     all untracked contents together
 LIGHTTRACK_SOURCE_MAX_UNTRACKED_FILES       1000       names listed beyond it: counted
-LIGHTTRACK_SOURCE_RECHECK_SECONDS           2          reuse within a process
+LIGHTTRACK_SOURCE_RECHECK_SECONDS           30         reuse within a process
 ==========================================  =========  ==============================
 
 Whatever is left out is named in the manifest (``complete: false``) and said once on stderr:
@@ -42,7 +45,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lighttrack.errors import InvalidArgument, UnsafeArtifactPath
-from lighttrack.reproduce import DIFF, MANIFEST, SNAPSHOT_DIR, SNAPSHOT_TAG, UNTRACKED_DIR
+from lighttrack.reproduce import DIFF, MANIFEST, SNAPSHOT_ARTIFACT, SNAPSHOT_TAG, UNTRACKED_DIR
 
 MIB = 1024 * 1024
 _OFF = ("0", "false", "off", "no")
@@ -54,7 +57,7 @@ class Limits:
     max_file_bytes: int = 1 * MIB
     max_untracked_bytes: int = 10 * MIB
     max_untracked_files: int = 1000
-    recheck_seconds: float = 2.0
+    recheck_seconds: float = 30.0
 
 
 _ENV = {
@@ -93,6 +96,9 @@ class Snapshot:
 
     tags: dict[str, str]
     files: tuple[tuple[str, bytes, str], ...] = ()  # (artifact path, bytes, sha256)
+    #: Files whose change makes the snapshot stale before its time is up: git's HEAD and
+    #: index, and the first tracked files that were changed (what a notebook user edits again).
+    watched: tuple[str, ...] = ()
 
     def attach(self, conn, run_pk: int) -> None:
         if self.files:
@@ -101,31 +107,51 @@ class Snapshot:
             artifact_store.put_known_bytes(conn, run_pk, list(self.files))
 
 
-_cache: dict[str, tuple[float, Limits, Snapshot | None]] = {}
+_cache: dict[str, tuple[float, Limits, Snapshot | None, tuple]] = {}
+_WATCH_AT_MOST = 16
+_OFF_LIMITS = Limits()  # turned off: look at the environment again after the default interval
 _warned: set[tuple[str, str]] = set()
 
 
-def for_folder(folder: str | os.PathLike[str]) -> Snapshot | None:
-    """The snapshot of the git tree holding ``folder`` (None outside git, or when off)."""
+def for_folder(folder: str | os.PathLike[str], tracking_file: str | os.PathLike[str] | None = None) -> Snapshot | None:
+    """The snapshot of the git tree holding ``folder`` (None outside git, or when off).
+    ``tracking_file`` (the lighttrack file being written, often ./lighttrack.db in the tree)
+    and its side files are never part of it."""
     from lighttrack.context import _git_dir
 
-    wanted = limits()
-    if wanted is None:
-        return None
-    key = str(folder)
+    key = f"{folder}\0{tracking_file or ''}"
     now = time.monotonic()
     hit = _cache.get(key)
-    if hit is not None and hit[1] == wanted and now - hit[0] < wanted.recheck_seconds:
+    # The limits are read when the snapshot is taken, not at every run: a sweep's run start
+    # is a dict lookup and a clock read (the environment lookups alone cost more than that).
+    if hit is not None and now - hit[0] < hit[1].recheck_seconds and (
+            hit[2] is None or _fingerprint(hit[2].watched) == hit[3]):
         return hit[2]
-    if _git_dir(Path(key)) is None:
+    wanted = limits()
+    if wanted is None:
+        _cache[key] = (now, _OFF_LIMITS, None, ())
+        return None
+    if _git_dir(Path(folder)) is None:
         found = None
     else:
         try:
-            found = take(Path(key), wanted)
+            found = take(Path(folder), wanted, tracking_file)
         except (OSError, subprocess.SubprocessError):
             found = None  # git facts are a courtesy; a run must start without them
-    _cache[key] = (now, wanted, found)
+    _cache[key] = (now, wanted, found, _fingerprint(found.watched) if found is not None else ())
     return found
+
+
+def _fingerprint(paths: tuple[str, ...]) -> tuple:
+    stamps = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            stamps.append(None)
+        else:
+            stamps.append((info.st_mtime_ns, info.st_size))
+    return tuple(stamps)
 
 
 def _git(args: list[str], cwd: Path) -> bytes | None:
@@ -133,7 +159,14 @@ def _git(args: list[str], cwd: Path) -> bytes | None:
     return result.stdout if result.returncode == 0 else None
 
 
-def take(folder: Path, wanted: Limits) -> Snapshot | None:
+def _is_lighttrack_side(path: Path, tracking_file: Path | None) -> bool:
+    if tracking_file is None:
+        return False
+    name, own = str(path), str(tracking_file)
+    return name == own or (name.startswith(own) and name[len(own)] in "-." )
+
+
+def take(folder: Path, wanted: Limits, tracking_file: str | os.PathLike[str] | None = None) -> Snapshot | None:
     """Read the tree now (no cache): None when ``folder`` is not in a repository with commits."""
     found = _git(["rev-parse", "--show-toplevel", "--verify", "-q", "HEAD"], folder)
     if found is None:
@@ -148,11 +181,18 @@ def take(folder: Path, wanted: Limits) -> Snapshot | None:
         return None
     entries = [e for e in status.split(b"\0") if e]
     tracked_changed = any(e[:2] != b"??" for e in entries)
-    untracked = sorted(os.fsdecode(e[3:]) for e in entries if e[:2] == b"??")
+    from lighttrack.context import _git_dir
+
+    git_dir = _git_dir(folder)
+    watched = tuple(str(p) for p in ((git_dir / "HEAD", git_dir / "index") if git_dir else ())) + tuple(
+        str(root / os.fsdecode(e[3:])) for e in entries if e[:2] != b"??")[:_WATCH_AT_MOST]
+    own = Path(tracking_file).resolve() if tracking_file is not None else None
+    untracked = sorted(rel for rel in (os.fsdecode(e[3:]) for e in entries if e[:2] == b"??")
+                       if not _is_lighttrack_side(root / rel, own))
     tags = {"mlflow.source.git.commit": commit,
             "lighttrack.source.git.dirty": "true" if tracked_changed else "false"}
     if not tracked_changed and not untracked:
-        return Snapshot(tags)
+        return Snapshot(tags, watched=watched)
     diff = b""
     if tracked_changed:
         diff = _git(["-c", "core.quotepath=off", "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff",
@@ -177,8 +217,24 @@ def take(folder: Path, wanted: Limits) -> Snapshot | None:
     files.insert(0, (MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode()))
     if left_out:
         _warn_once(str(root), left_out)
-    tags[SNAPSHOT_TAG] = SNAPSHOT_DIR
-    return Snapshot(tags, tuple((path, data, hashlib.sha256(data).hexdigest()) for path, data in files))
+    tags[SNAPSHOT_TAG] = SNAPSHOT_ARTIFACT
+    packed = _tar(files)
+    return Snapshot(tags, ((SNAPSHOT_ARTIFACT, packed, hashlib.sha256(packed).hexdigest()),), watched)
+
+
+def _tar(files: list[tuple[str, bytes]]) -> bytes:
+    """The same bytes for the same tree (no times, owners or modes): one blob however many runs
+    and processes record it."""
+    import io
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
 
 
 def _untracked(root: Path, names: list[str], wanted: Limits, files: list, left_out: list[str]) -> tuple[list, int]:
@@ -207,11 +263,11 @@ def _untracked(root: Path, names: list[str], wanted: Limits, files: list, left_o
             reason = f"over LIGHTTRACK_SOURCE_MAX_UNTRACKED_BYTES ({wanted.max_untracked_bytes:,}) in all"
         else:
             try:
-                artifact = normalise_path(f"{UNTRACKED_DIR}/{rel}")
+                member = normalise_path(f"{UNTRACKED_DIR}/{rel}")
             except UnsafeArtifactPath:
-                reason = "its name cannot be an artifact path"
+                reason = "its name cannot be stored (a backslash or control character)"
             else:
-                files.append((artifact, path.read_bytes()))
+                files.append((member, path.read_bytes()))
                 total += info.st_size
                 entry.update(stored=True, executable=bool(info.st_mode & 0o111))
         if reason:

@@ -142,17 +142,23 @@ def put_known_bytes(conn: sqlite3.Connection, run_pk: int, items: list[tuple[str
     with write_transaction(conn):
         for path, _, _ in items:
             check_no_conflict(conn, run_pk, path)
-        for path, data, sha in items:
-            if not _has_blob(conn, sha):
-                chunks = [data[i:i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
-                conn.executemany(
-                    "INSERT OR REPLACE INTO blob_chunks (sha256, seq, data) VALUES (?, ?, ?)",
-                    [(sha, i, chunk) for i, chunk in enumerate(chunks)],
-                )
-                conn.execute(
-                    "INSERT INTO blobs (sha256, size, chunk_count) VALUES (?, ?, ?)", (sha, len(data), len(chunks))
-                )
-            _link(conn, run_pk, path, sha, len(data))
+        store_known_bytes(conn, run_pk, items)
+
+
+def store_known_bytes(conn: sqlite3.Connection, run_pk: int, items: list[tuple[str, bytes, str]]) -> None:
+    """The inside of ``put_known_bytes``, in the caller's transaction and without the path
+    checks: for a run created in that same transaction, which has no artifacts to clash with."""
+    for path, data, sha in items:
+        if not _has_blob(conn, sha):
+            chunks = [data[i:i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
+            conn.executemany(
+                "INSERT OR REPLACE INTO blob_chunks (sha256, seq, data) VALUES (?, ?, ?)",
+                [(sha, i, chunk) for i, chunk in enumerate(chunks)],
+            )
+            conn.execute(
+                "INSERT INTO blobs (sha256, size, chunk_count) VALUES (?, ?, ?)", (sha, len(data), len(chunks))
+            )
+        _link(conn, run_pk, path, sha, len(data))
 
 
 def files(conn: sqlite3.Connection, run_pk: int, prefix: str = "") -> list[tuple[str, str, int]]:
