@@ -30,7 +30,10 @@ mlflow.set_tracking_uri(sys.argv[1])
 for _ in range(int(sys.argv[2]) if len(sys.argv) > 2 else 1):
     with mlflow.start_run() as run:
         print(run.info.run_id)
-    if len(sys.argv) > 3:  # edit a file between runs, in the same process
+    if len(sys.argv) > 3:  # edit a file between runs, in the same process, as a person would:
+        import time  # more than WATCH_SECONDS apart
+
+        time.sleep(1.1)
         open(sys.argv[3], "a").write("edited between runs\\n")
 """
 

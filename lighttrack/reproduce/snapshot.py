@@ -11,7 +11,8 @@ Nothing is taken outside a git tree (found from the folder's ``.git`` without a 
 nor for a clean tree (only the commit and dirty tags, as before). It costs a few ``git`` calls
 (tens of ms, up to a second on a loaded machine), so a process takes it once per repository and
 reuses it for ``LIGHTTRACK_SOURCE_RECHECK_SECONDS`` (default 30 s) unless git's HEAD or index,
-or a tracked file that was already changed, changes before then (a few ``stat`` calls per run):
+or one of the (first 16) tracked files that were already changed, changes before then (looked
+at, with ``stat``, at most once a second):
 a sweep of a thousand runs takes it once, and a notebook that keeps editing the same files
 records each version. A first edit of a clean file within the interval is seen at the next
 take; set the variable to 0 to take it at every run. The bytes are
@@ -107,8 +108,20 @@ class Snapshot:
             artifact_store.put_known_bytes(conn, run_pk, list(self.files))
 
 
-_cache: dict[str, tuple[float, Limits, Snapshot | None, tuple]] = {}
+@dataclass
+class _Cached:
+    taken: float
+    limits: Limits
+    snapshot: Snapshot | None
+    fingerprint: tuple
+    checked: float
+
+
+_cache: dict[str, _Cached] = {}
 _WATCH_AT_MOST = 16
+#: The watched files are looked at (stat) at most this often: a stat costs 2-20 us, which a
+#: 1,000-run sweep would pay per file per run; a person editing between runs is slower than this.
+WATCH_SECONDS = 1.0
 _OFF_LIMITS = Limits()  # turned off: look at the environment again after the default interval
 _warned: set[tuple[str, str]] = set()
 
@@ -124,12 +137,15 @@ def for_folder(folder: str | os.PathLike[str], tracking_file: str | os.PathLike[
     hit = _cache.get(key)
     # The limits are read when the snapshot is taken, not at every run: a sweep's run start
     # is a dict lookup and a clock read (the environment lookups alone cost more than that).
-    if hit is not None and now - hit[0] < hit[1].recheck_seconds and (
-            hit[2] is None or _fingerprint(hit[2].watched) == hit[3]):
-        return hit[2]
+    if hit is not None and now - hit.taken < hit.limits.recheck_seconds:
+        if hit.snapshot is None or now - hit.checked < WATCH_SECONDS:
+            return hit.snapshot
+        hit.checked = now
+        if _fingerprint(hit.snapshot.watched) == hit.fingerprint:
+            return hit.snapshot
     wanted = limits()
     if wanted is None:
-        _cache[key] = (now, _OFF_LIMITS, None, ())
+        _cache[key] = _Cached(now, _OFF_LIMITS, None, (), now)
         return None
     if _git_dir(Path(folder)) is None:
         found = None
@@ -138,7 +154,7 @@ def for_folder(folder: str | os.PathLike[str], tracking_file: str | os.PathLike[
             found = take(Path(folder), wanted, tracking_file)
         except (OSError, subprocess.SubprocessError):
             found = None  # git facts are a courtesy; a run must start without them
-    _cache[key] = (now, wanted, found, _fingerprint(found.watched) if found is not None else ())
+    _cache[key] = _Cached(now, wanted, found, _fingerprint(found.watched) if found is not None else (), now)
     return found
 
 
