@@ -105,8 +105,11 @@ class LighttrackClient(RegistryMixin, LoggedModelsMixin):
         start_time: int | None = None,
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
+        *,
+        _source: Any = None,
     ) -> Run:
-        """Create a RUNNING run. Its heartbeat is kept by this process until it is terminated."""
+        """Create a RUNNING run. Its heartbeat is kept by this process until it is terminated.
+        (``_source``: the fluent API's source snapshot, stored in the same transaction.)"""
         from lighttrack.naming import generate_run_name
 
         checked = checked_mapping(tags, "tag", tag_value)
@@ -118,7 +121,7 @@ class LighttrackClient(RegistryMixin, LoggedModelsMixin):
         info = run_store.create(
             self._conn, str(experiment_id), name, user_id=user,
             start_time=None if start_time is None else check_time_ms(start_time, "start_time"),
-            tags=checked, pid=os.getpid(),
+            tags=checked, pid=os.getpid(), artifacts=list(_source.files) if _source is not None else None,
         )
         self.store.writer.watch(info.run_id)
         return Run(info=info, data=RunData(tags=checked))
@@ -152,6 +155,21 @@ class LighttrackClient(RegistryMixin, LoggedModelsMixin):
 
     def restore_run(self, run_id: str) -> None:
         run_store.set_lifecycle(self._conn, str(run_id), LifecycleStage.ACTIVE)
+
+    def move_run(self, run_id: str | Sequence[str], experiment_id: str, *, include_children: bool = True) -> list[str]:
+        """Move a run (or several: a list of ids) to another experiment, in one transaction,
+        recorded in each run's history (``get_run_moves``). Its child runs move with it unless
+        ``include_children=False``. Returns the ids of every run moved. MLflow has no such call."""
+        from lighttrack.store import moves
+
+        ids = [run_id] if isinstance(run_id, str) else list(run_id)
+        return moves.move_runs(self._conn, ids, str(experiment_id), user_name(), include_children)
+
+    def get_run_moves(self, run_id: str):
+        """The run's moves between experiments, oldest first (``RunMove`` entities)."""
+        from lighttrack.store import moves
+
+        return moves.history(self._conn, str(run_id))
 
     def mark_dead_runs_killed(self) -> list[str]:
         """Write KILLED on RUNNING runs whose process is gone or heartbeat stale; returns their ids."""

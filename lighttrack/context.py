@@ -103,7 +103,16 @@ def system_tags() -> dict[str, str]:
     source = _source_file()
     if source is not None:
         tags["mlflow.source.name"] = str(source)
-        tags.update(git_info(str(source.parent)))
-    elif os.getcwd():
-        tags.update(git_info(os.getcwd()))
+    folder = code_folder()
+    if folder:
+        tags.update(git_info(folder))
     return tags
+
+
+def code_folder() -> str | None:
+    """Where the code of this process lives: the running script's folder, else the working
+    directory (a notebook, ``python -c``). Its git repository is the one a run records."""
+    source = _source_file()
+    if source is not None:
+        return str(source.parent)
+    return os.getcwd() or None

@@ -205,16 +205,22 @@ def start_run(
         client.store.writer.watch(resume_id)
         active = ActiveRun(resume_id, client)
     else:
-        from lighttrack.context import system_tags
+        from lighttrack.context import code_folder, system_tags
+        from lighttrack.reproduce import snapshot as source_snapshot
 
         all_tags = system_tags()
+        folder = code_folder()
+        snapshot = source_snapshot.for_folder(folder, client.path) if folder else None
+        if snapshot is not None:
+            all_tags.update(snapshot.tags)  # fresher than the commit cached for the process
         all_tags.update(tags or {})
         parent = parent_run_id or (stack[-1].run_id if stack and nested else None)
         if parent:
             all_tags["mlflow.parentRunId"] = parent
         if description is not None:
             all_tags["mlflow.note.content"] = description
-        run = client.create_run(_resolve_experiment_id(experiment_id), tags=all_tags, run_name=run_name)
+        run = client.create_run(_resolve_experiment_id(experiment_id), tags=all_tags, run_name=run_name,
+                                 _source=snapshot)
         active = ActiveRun(run.info.run_id, client)
     if sampler is not None:
         # A resumed run's system metrics go on from its last step, as MLflow's do.

@@ -100,6 +100,7 @@ class RegistryMixin:
         """
         if not isinstance(source, str) or not source.strip():
             raise InvalidArgument(f"a model version's source is a URI or a model folder, not {source!r}")
+        run_link = check_run_link(run_link)
         kind = source_kind(source)
         source_run = run_id
         if kind == "logged":
@@ -143,7 +144,7 @@ class RegistryMixin:
         checked = checked_mapping(tags, "tag", tag_value)
         return registry_store.create_version(
             self._conn, name, source, source_run, user_name(), checked, description,
-            create_model_if_missing=_create_model, model_id=model_id,
+            create_model_if_missing=_create_model, model_id=model_id, run_link=run_link,
         )
 
     def get_model_version(self, name: str, version: str | int) -> ModelVersion:
@@ -196,3 +197,21 @@ class RegistryMixin:
     def get_model_history(self, name: str) -> list[ModelHistoryEvent]:
         """Every version creation/deletion, stage change and alias change of a model, oldest first."""
         return registry_store.history(self._conn, name)
+
+
+#: MLflow does not check run_link (its column is VARCHAR(500), which its SQLite store does not
+#: enforce and its Postgres does); lighttrack takes what a tag value may be, and says so above it.
+RUN_LINK_MAX = 8000
+
+
+def check_run_link(run_link: object) -> str | None:
+    """MLflow's ``run_link``: a link to the run's page, kept as given. None or "" means none."""
+    if run_link is None or run_link == "":
+        return None
+    if not isinstance(run_link, str):
+        raise InvalidArgument(f"run_link is a str (a URL), not {type(run_link).__name__}")
+    if len(run_link) > RUN_LINK_MAX:
+        raise InvalidArgument(
+            f"run_link is {len(run_link):,} characters; at most {RUN_LINK_MAX:,} are allowed (nothing was written)"
+        )
+    return run_link

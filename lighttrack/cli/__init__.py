@@ -60,6 +60,10 @@ def _register() -> None:
 
     cli.add_command(experiments.experiments)
     cli.add_command(runs.runs)
+    from lighttrack.cli import runs_checkout, runs_moves
+
+    runs.runs.add_command(runs_moves.move)
+    runs.runs.add_command(runs_checkout.checkout)
     cli.add_command(metrics.metrics)
     cli.add_command(models.models)
     cli.add_command(maintenance.gc)

@@ -18,6 +18,7 @@ from lighttrack.client import LighttrackClient
 READ_COMMANDS = frozenset({
     "info", "experiments list", "runs list", "runs show", "runs compare", "metrics export",
     "models list", "models show", "models versions", "models history",
+    "runs checkout",
 })
 
 

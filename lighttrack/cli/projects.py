@@ -21,7 +21,8 @@ ENV_MANAGERS = ("local", "virtualenv", "conda", "docker")
 @click.option("--experiment-id", metavar="ID", help="Experiment to run in, by id.")
 @click.option("--run-name", metavar="NAME", help="Name of the run (default: a generated one).")
 @click.option("--version", "version", metavar="GIT_REF",
-              help="Run this commit, branch or tag of the project's git repository (in a temporary worktree).")
+              help="Run this commit, branch or tag of the project's git repository (in a temporary worktree), "
+                   "or a run id: the project exactly as that run had it (commit + recorded diff).")
 @click.pass_context
 def run(ctx: click.Context, project: str, entry_point: str, params: tuple[str, ...], env_manager: str | None,
         experiment_name: str | None, experiment_id: str | None, run_name: str | None, version: str | None) -> None:

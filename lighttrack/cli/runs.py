@@ -1,7 +1,9 @@
-"""``lighttrack runs``: list, show, compare, delete, restore, mark-killed."""
+"""``lighttrack runs``: list, show, compare, delete, restore, mark-killed (move and checkout:
+runs_moves.py, runs_checkout.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import click
@@ -73,10 +75,12 @@ def show(ctx, run: str, output_format: str) -> None:
     found = client.get_run(client.resolve_run_id(run))
     summaries = client.get_metric_summaries(found.info.run_id)
     artifacts = client.list_artifact_files(found.info.run_id)
+    moves = client.get_run_moves(found.info.run_id)
     if output_format == "json":
         record = _record(found)
         record["artifacts"] = [{"path": a.path, "size": a.file_size} for a in artifacts]
         record["inputs"] = found.inputs.to_dictionary()["dataset_inputs"]
+        record["moves"] = [dataclasses.asdict(m) for m in moves]
         click.echo(json.dumps(record, indent=2, allow_nan=True))
         return
     i = found.info
@@ -103,6 +107,12 @@ def show(ctx, run: str, output_format: str) -> None:
             context = next((t.value for t in item.tags if t.key == "mlflow.data.context"), "-")
             d = item.dataset
             click.echo(f"  {context}  {d.name}@{d.digest}  {d.source_type} {d.source}")
+    if moves:
+        from lighttrack.cli.runs_moves import describe_move
+
+        click.echo("moves:")
+        for move in moves:
+            click.echo(f"  {describe_move(move)}")
 
 
 def _labels(metric_keys: list[str], param_keys: list[str], prefixed: bool) -> list[str]:

@@ -53,7 +53,7 @@ def rate_bar(description: str, unit: str = "runs", console=None):
 def _summary(report: MergeReport, verb: str) -> None:
     click.echo(
         f"{verb}: {report.runs_added} run(s) added, {report.runs_replaced} replaced, "
-        f"{report.runs_combined} combined, {report.runs_kept} kept, "
+        f"{report.runs_combined} combined, {report.runs_kept} kept, {report.runs_moved} moved, "
         f"{report.runs_unchanged} already here; {report.metric_points:,} metric points, "
         f"{report.artifacts} artifact(s) ({report.blob_bytes:,} new bytes); {report.experiments_created} "
         f"experiment(s) created, {report.experiments_matched} matched; {report.models_created} model(s), "

@@ -97,11 +97,14 @@ class Checkout:
                 pass
 
 
-def fetch_project(uri: str, version: str | None = None) -> Checkout:
-    """Resolve ``uri`` (+ ``version``) to a local folder. Errors before anything runs."""
+def fetch_project(uri: str, version: str | None = None, client=None) -> Checkout:
+    """Resolve ``uri`` (+ ``version``) to a local folder. Errors before anything runs.
+    ``version`` may be a run id of ``client``'s file: the project as that run had it."""
     text = str(uri)
     base, sub = split_subdirectory(text)
-    if is_git_url(base):
+    if version and client is not None and is_run_id(client, version):
+        checkout = _run_tree(client, base, version, text)
+    elif is_git_url(base):
         checkout = _clone(base, version, text)
     else:
         folder = Path(base).expanduser()
@@ -117,6 +120,45 @@ def fetch_project(uri: str, version: str | None = None) -> Checkout:
             checkout.close()
             raise ProjectError(f"project URI {text!r}: no directory {sub!r} in the project")
         checkout.directory = target
+    return checkout
+
+
+def is_run_id(client, version: str) -> bool:
+    """A full run id (32 hex characters) of a run in the file; a git ref never looks like one
+    (commit ids are 40 characters, and a ref of 32 hex digits that is also a run id is taken
+    as the run)."""
+    if len(version) != 32 or any(c not in "0123456789abcdef" for c in version):
+        return False
+    from lighttrack.errors import NotFound
+
+    try:
+        client.get_run(version)
+    except NotFound:
+        return False
+    return True
+
+
+def _run_tree(client, base: str, run_id: str, source_name: str) -> Checkout:
+    """The project folder ``base`` as run ``run_id`` had it: its commit + diff + untracked
+    files rebuilt in a temporary folder, the project at the same place inside the repository."""
+    from lighttrack.reproduce.rebuild import rebuild
+
+    if is_git_url(base):
+        raise ProjectError(f"--version {run_id} (a run): give the project as a local folder of its repository")
+    folder = Path(base).expanduser().resolve()
+    root = repo_root(folder) if folder.is_dir() else None
+    if root is None:
+        raise ProjectError(f"--version {run_id}: {display(folder)} is not inside a git repository")
+    rel = folder.relative_to(root.resolve())
+    tmp = Path(tempfile.mkdtemp(prefix="lighttrack-run-version-"))
+    try:
+        rebuild(client, run_id, tmp / "tree", str(root))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    checkout = Checkout(tmp / "tree" / rel, source_name, version=run_id)
+    checkout._cleanup.append(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    checkout.repo_url = _out(["remote", "get-url", "origin"], root)
     return checkout
 
 

@@ -192,10 +192,11 @@ def _tags(project: Project, checkout: Checkout, entry_point: EntryPoint, manager
 
 
 def prepare(uri: str, entry_point: str, parameters: dict[str, Any] | None, env_manager: str | None,
-            version: str | None, download: Any = None):
+            version: str | None, download: Any = None, client: Any = None):
     """Everything that can be checked without side effects: returns what ``launch`` needs.
-    The checkout (a temporary worktree or clone for ``version``) is closed on error."""
-    checkout = fetch_project(str(uri), version)
+    The checkout (a temporary worktree or clone for ``version``, or a run's rebuilt tree when
+    ``version`` is a run id of ``client``'s file) is closed on error."""
+    checkout = fetch_project(str(uri), version, client)
     try:
         project = load_project(checkout.directory)
         ep = project.entry_point(entry_point)
@@ -244,7 +245,7 @@ def launch(
 
     try:
         checkout, project, ep, params, env_plan, command = prepare(
-            uri, entry_point, parameters, env_manager, version, download)
+            uri, entry_point, parameters, env_manager, version, download, client)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -282,6 +283,10 @@ def launch(
 def _start(client, exp_id: str, run_name: str | None, tags: dict[str, str], params: ResolvedParameters,
            environment: environments.Environment, project: Project, command: str, log_dir: Path,
            forwarding: SignalForwarding | None, existing_run_id: str | None = None) -> SubmittedRun:
+    from lighttrack.reproduce import snapshot as source_snapshot
+
+    # a bad limit is an error before the run exists
+    source = source_snapshot.for_folder(project.directory, client.path)
     if existing_run_id is not None:
         from lighttrack.entities import RunTag
 
@@ -292,6 +297,7 @@ def _start(client, exp_id: str, run_name: str | None, tags: dict[str, str], para
     else:
         run = client.create_run(exp_id, tags=tags, run_name=run_name)
     run_id = run.info.run_id
+    _record_source(client, run_id, source)
     submitted = SubmittedRun(client, run_id, exp_id, command)
     try:
         if params.logged:
@@ -316,6 +322,18 @@ def _start(client, exp_id: str, run_name: str | None, tags: dict[str, str], para
     if forwarding is not None:
         forwarding.attach(submitted.child)
     return submitted
+
+
+def _record_source(client, run_id: str, taken) -> None:
+    """The project's code as it is now (commit + diff + untracked files), as a script's own
+    run records it: recorded here because the child resumes this run instead of starting one."""
+    from lighttrack.entities import RunTag
+    from lighttrack.store.runs import run_pk
+
+    if taken is None:
+        return
+    client.log_batch(run_id, tags=[RunTag(k, v) for k, v in taken.tags.items()])
+    taken.attach(client.store.conn, run_pk(client.store.conn, run_id))
 
 
 def run(

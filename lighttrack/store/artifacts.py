@@ -132,9 +132,23 @@ def put_files(conn: sqlite3.Connection, run_pk: int, planned: list[tuple[str, Pa
 
 
 def put_bytes(conn: sqlite3.Connection, run_pk: int, path: str, data: bytes) -> int:
-    sha = hashlib.sha256(data).hexdigest()
+    put_known_bytes(conn, run_pk, [(path, data, hashlib.sha256(data).hexdigest())])
+    return len(data)
+
+
+def put_known_bytes(conn: sqlite3.Connection, run_pk: int, items: list[tuple[str, bytes, str]]) -> None:
+    """(path, bytes, their sha256) as the run's artifacts, all in one transaction. The caller
+    hashes once: the source snapshot links the same few blobs to every run a process starts."""
     with write_transaction(conn):
-        check_no_conflict(conn, run_pk, path)
+        for path, _, _ in items:
+            check_no_conflict(conn, run_pk, path)
+        store_known_bytes(conn, run_pk, items)
+
+
+def store_known_bytes(conn: sqlite3.Connection, run_pk: int, items: list[tuple[str, bytes, str]]) -> None:
+    """The inside of ``put_known_bytes``, in the caller's transaction and without the path
+    checks: for a run created in that same transaction, which has no artifacts to clash with."""
+    for path, data, sha in items:
         if not _has_blob(conn, sha):
             chunks = [data[i:i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
             conn.executemany(
@@ -145,7 +159,6 @@ def put_bytes(conn: sqlite3.Connection, run_pk: int, path: str, data: bytes) -> 
                 "INSERT INTO blobs (sha256, size, chunk_count) VALUES (?, ?, ?)", (sha, len(data), len(chunks))
             )
         _link(conn, run_pk, path, sha, len(data))
-    return len(data)
 
 
 def files(conn: sqlite3.Connection, run_pk: int, prefix: str = "") -> list[tuple[str, str, int]]:

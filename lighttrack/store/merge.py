@@ -15,7 +15,8 @@ the second run finds everything present and changes nothing. The written rules f
 - a registered model is matched by id, else by name; source versions not present (by id) are
   appended as the next version numbers, and a version whose number changed records where it
   came from in tags ``lighttrack.origin.store`` / ``lighttrack.origin.version``;
-- an alias that already points elsewhere in the target is kept, and reported.
+- an alias that already points elsewhere in the target is kept, and reported;
+- a run moved to another experiment follows its latest move on either side (merge_moves.py).
 
 Export uses the same engine with a chosen set of runs and only the registry entries they use.
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 from lighttrack.errors import FileError, InvalidArgument, NotALighttrackFile, SchemaTooNew
 from lighttrack.store.db import APPLICATION_ID, SCHEMA_VERSION, check_file, file_uri, write_transaction
 from lighttrack.store.merge_inputs import merge_inputs
+from lighttrack.store.merge_moves import has_column, merge_moves
 from lighttrack.util import now_ms
 
 Progress = Callable[[str, int, int], None]
@@ -56,6 +58,7 @@ class MergeReport:
     logged_models_added: int = 0
     datasets_added: int = 0
     inputs_added: int = 0  # dataset inputs of runs (store/merge_inputs.py)
+    runs_moved: int = 0  # on both sides, now in the experiment the source's later move chose
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -69,7 +72,7 @@ class MergeReport:
     def changed(self) -> bool:
         return bool(self.experiments_created or self.runs_added or self.runs_replaced or self.runs_combined
                     or self.versions_added or self.aliases_added or self.models_created
-                    or self.logged_models_added or self.inputs_added)
+                    or self.logged_models_added or self.inputs_added or self.runs_moved)
 
 
 def _source_has_table(conn: sqlite3.Connection, name: str) -> bool:
@@ -151,6 +154,7 @@ def merge(
 
                 tick("logged models", 0, 1)
                 merge_logged_models(conn, report, only_selected=run_ids is not None)
+            merge_moves(conn, report)
             if version >= 2 and registry != "none":
                 tick("registry", 0, 1)
                 _merge_registry(conn, report, referenced_only=registry == "referenced")
@@ -186,7 +190,8 @@ def _remove_side_files(source: Path, before: set[str]) -> None:
 
 
 def _drop_temp(conn: sqlite3.Connection) -> None:
-    for table in ("sel", "exp_map", "exp_by_name", "new_runs", "copy_map", "key_map", "need_blobs", "tie_map", "model_map"):
+    for table in ("sel", "exp_map", "exp_by_name", "new_runs", "copy_map", "key_map", "need_blobs", "tie_map",
+                  "model_map", "moved_runs"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
@@ -509,14 +514,14 @@ def _merge_registry(conn: sqlite3.Connection, report: MergeReport, referenced_on
 def _merge_versions(conn, report, src_model, dst_model, version_scope, store_uuid, renamed_origin) -> dict[int, int]:
     """Map source version ids to target version ids, appending the new ones."""
     version_map: dict[int, int] = {}
-    columns = {row[1] for row in conn.execute("PRAGMA src.table_info(model_versions)")}
-    logged = "v.logged_model_id" if "logged_model_id" in columns else "NULL"  # schema 0004
+    logged = "v.logged_model_id" if has_column(conn, "src", "model_versions", "logged_model_id") else "NULL"
+    run_link = "v.run_link" if has_column(conn, "src", "model_versions", "run_link") else "NULL"
     rows = conn.execute(
         "SELECT v.id, v.uuid, v.version, v.stage, v.source, v.run_id, v.description, v.user_id, v.status,"
-        f" v.creation_time, v.last_updated_time, {logged} FROM src.model_versions v WHERE v.model_id = ?"
-        f"{version_scope} ORDER BY v.version", (src_model,),
+        f" v.creation_time, v.last_updated_time, {logged}, {run_link} FROM src.model_versions v"
+        f" WHERE v.model_id = ?{version_scope} ORDER BY v.version", (src_model,),
     ).fetchall()
-    for src_vid, uid, number, stage, source, run_id, description, user, status, created, updated, model_id in rows:
+    for src_vid, uid, number, stage, source, run_id, description, user, status, created, updated, model_id, link in rows:
         existing = conn.execute("SELECT id FROM main.model_versions WHERE uuid = ?", (uid,)).fetchone()
         if existing is not None:
             version_map[src_vid] = existing[0]
@@ -526,9 +531,10 @@ def _merge_versions(conn, report, src_model, dst_model, version_scope, store_uui
         ).fetchone()
         dst_vid = conn.execute(
             "INSERT INTO main.model_versions (uuid, model_id, version, stage, source, run_id, description, user_id,"
-            " status, creation_time, last_updated_time, logged_model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, creation_time, last_updated_time, logged_model_id, run_link)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (uid, dst_model, new_number, stage, source, run_id, description, user, status, created, updated,
-             model_id),
+             model_id, link),
         ).lastrowid
         conn.execute(
             "INSERT INTO main.model_version_tags (version_id, key, value)"

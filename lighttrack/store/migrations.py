@@ -387,3 +387,40 @@ def _datasets(db: Database) -> None:
         PRAGMA user_version = {_DATASETS_VERSION};
         """
     )
+
+
+def _own_number(name: str) -> int:
+    """A migration's number is its place in the list. Migrations written on parallel branches
+    are renumbered by where they land when merged, so the number is looked up, not typed in."""
+    return 1 + [m.name for m in migrations._migrations].index(name)
+
+
+@migrations(name="0006_moves")
+def _moves(db: Database) -> None:
+    _execute_script(
+        db,
+        f"""
+        -- Every move of a run to another experiment. Experiments are named by their global ids
+        -- (and their names at the time, for people), so the history stays readable in a file
+        -- that never had the experiment, and merges as a union of moves keyed by uuid.
+        CREATE TABLE run_moves (
+            id              INTEGER PRIMARY KEY,
+            uuid            TEXT NOT NULL UNIQUE,
+            run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            from_experiment TEXT NOT NULL,
+            from_name       TEXT NOT NULL DEFAULT '',
+            to_experiment   TEXT NOT NULL,
+            to_name         TEXT NOT NULL DEFAULT '',
+            moved_time      INTEGER NOT NULL,
+            user_id         TEXT NOT NULL DEFAULT '',
+            host            TEXT NOT NULL DEFAULT '',
+            with_parent     TEXT                   -- the run whose move carried this one along
+        );
+        CREATE INDEX run_moves_by_run ON run_moves(run_id, moved_time);
+
+        -- MLflow's ModelVersion.run_link: a link to the run's page, kept as given.
+        ALTER TABLE model_versions ADD COLUMN run_link TEXT;
+
+        PRAGMA user_version = {_own_number("0006_moves")};
+        """
+    )

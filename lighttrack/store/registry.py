@@ -118,7 +118,7 @@ def _touch(conn: sqlite3.Connection, model_pk: int) -> None:
 # ------------------------------------------------------------------- entities from rows
 _VERSION_COLUMNS = (
     "v.id, m.name, v.version, v.creation_time, v.last_updated_time, v.stage, v.source, v.run_id,"
-    " v.description, v.user_id, v.status, v.logged_model_id"
+    " v.description, v.user_id, v.status, v.logged_model_id, v.run_link"
 )
 
 
@@ -142,9 +142,10 @@ def _versions(conn: sqlite3.Connection, rows: list[tuple]) -> list[ModelVersion]
             name=name, version=int(version), creation_timestamp=created, last_updated_timestamp=updated,
             current_stage=stage, source=source, run_id=run_id, description=description or None,
             user_id=user, status=status, tags=tags[vid], aliases=aliases[vid], model_id=logged_model_id,
+            run_link=run_link,
         )
-        for vid, name, version, created, updated, stage, source, run_id, description, user, status, logged_model_id
-        in rows
+        for vid, name, version, created, updated, stage, source, run_id, description, user, status, logged_model_id,
+        run_link in rows
     ]
 
 
@@ -265,6 +266,7 @@ def create_version(
     conn: sqlite3.Connection, name: str, source: str, run_id: str | None, user: str,
     tags: dict[str, str] | None = None, description: str | None = None, create_model_if_missing: bool = False,
     model_id: str | None = None,
+    run_link: str | None = None,
 ) -> ModelVersion:
     """``model_id``: the logged model the version was registered from (MLflow 3)."""
     now = now_ms()
@@ -284,8 +286,8 @@ def create_version(
         ).fetchone()
         vid = conn.execute(
             "INSERT INTO model_versions (uuid, model_id, version, source, run_id, description, user_id,"
-            " creation_time, last_updated_time, logged_model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (uuid.uuid4().hex, pk, number, source, run_id, description or "", user, now, now, model_id),
+            " creation_time, last_updated_time, logged_model_id, run_link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (uuid.uuid4().hex, pk, number, source, run_id, description or "", user, now, now, model_id, run_link),
         ).lastrowid
         conn.executemany(
             "INSERT INTO model_version_tags (version_id, key, value) VALUES (?, ?, ?)",
@@ -444,6 +446,7 @@ def import_version(
     conn: sqlite3.Connection, *, name: str, model_uuid: str, model_description: str, model_created: int,
     version_uuid: str, number: int, stage: str, source: str, run_id: str | None, description: str, user: str,
     created: int, updated: int, tags: dict[str, str], aliases: list[str], model_id: str | None = None,
+    run_link: str | None = None,
 ) -> None:
     """Write a version exactly as another store had it (ids, number, stage, times): used to build
     the file an import then merges, so importing twice finds the same ids and adds nothing."""
@@ -455,9 +458,10 @@ def import_version(
         ).lastrowid
         vid = conn.execute(
             "INSERT INTO model_versions (uuid, model_id, version, stage, source, run_id, description, user_id,"
-            " creation_time, last_updated_time, logged_model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " creation_time, last_updated_time, logged_model_id, run_link)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (version_uuid, model_pk, number, canonical_stage(stage), source, run_id, description, user, created,
-             updated, model_id),
+             updated, model_id, run_link or None),
         ).lastrowid
         conn.executemany("INSERT INTO model_version_tags (version_id, key, value) VALUES (?, ?, ?)",
                          [(vid, k, v) for k, v in tags.items()])

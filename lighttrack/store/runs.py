@@ -72,8 +72,10 @@ def create(
     status: str = RunStatus.RUNNING,
     pid: int | None = None,
     run_id: str | None = None,
+    artifacts: list[tuple[str, bytes, str]] | None = None,
 ) -> RunInfo:
-    """Insert a run with its first tags in one transaction and return its info."""
+    """Insert a run with its first tags (and ``artifacts``: (path, bytes, sha256), the source
+    snapshot) in one transaction and return its info."""
     exp_pk = experiment_pk(conn, experiment_id)
     uid = run_id or uuid.uuid4().hex
     start = start_time if start_time is not None else now_ms()
@@ -88,6 +90,10 @@ def create(
              f"lighttrack:/runs/{uid}/artifacts"),
         )
         write_tags(conn, cur.lastrowid, tags or {})
+        if artifacts:
+            from lighttrack.store.artifacts import store_known_bytes
+
+            store_known_bytes(conn, cur.lastrowid, artifacts)
         (experiment_uuid,) = conn.execute("SELECT uuid FROM experiments WHERE id = ?", (exp_pk,)).fetchone()
     # Built from what was just written: re-reading it would cost a query per run created.
     return RunInfo(

@@ -263,6 +263,7 @@ class _Reader:
                     created=version.creation_timestamp, updated=version.last_updated_timestamp,
                     tags=dict(version.tags or {}), aliases=aliases.get(str(version.version), []),
                     model_id=getattr(version, "model_id", None) or logged_model_id(source),
+                    run_link=getattr(version, "run_link", None) or None,
                 )
             for key, value in (model.tags or {}).items():
                 self.client.set_registered_model_tag(model.name, key, value)

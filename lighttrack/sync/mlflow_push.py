@@ -482,6 +482,7 @@ class _Pusher:
                     version.name, source, run_id=remote_run,
                     tags=version.tags or None, description=version.description or None,
                     model_id=remote_model,
+                    run_link=version.run_link or None,
                 )
                 remote_version = created.version
                 self.report.versions_created += 1

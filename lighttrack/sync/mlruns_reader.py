@@ -289,6 +289,7 @@ class _FileStoreReader:
                     description=version.get("description") or "", user=version.get("user_id") or "",
                     created=version.get("creation_timestamp"), updated=version.get("last_updated_timestamp"),
                     tags=_files(version_folder / "tags"), aliases=aliases.get(str(number), []),
+                    run_link=version.get("run_link") or None,
                 )
             for key, value in _files(folder / "tags").items():
                 self.client.set_registered_model_tag(name, key, value)
