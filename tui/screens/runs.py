@@ -597,10 +597,16 @@ class RunsScreen(DataScreen):
         if row is None:
             return
 
+        adapter = self.adapter
+
+        def save(name: str) -> None:  # in the dialog: a refused name keeps it open with the text
+            if name.strip() and name.strip() != row.run.info.run_name:
+                adapter.rename_run(row.run_id, name.strip())
+
         def done(name: str | None) -> None:
             if name and name.strip() and name.strip() != row.run.info.run_name:
-                self.write("rename", row.run_id, name.strip())
-        self.app.push_screen(PromptDialog("Rename run", "New name:", row.run.info.run_name), done)
+                self.post_message(ActionDone(f"renamed to {name.strip()}"))
+        self.app.push_screen(PromptDialog("Rename run", "New name:", row.run.info.run_name, save=save), done)
 
     def action_tags(self) -> None:
         row = self._current()
@@ -615,11 +621,14 @@ class RunsScreen(DataScreen):
             return
         names = ", ".join(name for _, name in targets[:5]) + (" ..." if len(targets) > 5 else "")
 
+        adapter, ids = self.adapter, [i for i, _ in targets]
+
         def done(yes: bool | None) -> None:
             if yes:
-                self.write("delete", [i for i, _ in targets])
+                self.post_message(ActionDone(f"deleted {len(ids)} run(s)"))
         self.app.push_screen(ConfirmDialog("Delete runs", f"Delete {len(targets)} run(s): {names}?\n"
-                                           "Restore them with u (press v to see deleted runs).", "Delete"), done)
+                                           "Restore them with u (press v to see deleted runs).", "Delete",
+                                           save=lambda: adapter.delete_runs(ids)), done)
 
     def action_restore(self) -> None:
         targets = self._targets()
@@ -629,16 +638,8 @@ class RunsScreen(DataScreen):
 
     @work(thread=True, group="write", exit_on_error=False, description="Saving")
     def write(self, what: str, *args) -> None:
-        if what == "rename":
-            self.adapter.rename_run(args[0], args[1])
-            text = f"renamed to {args[1]}"
-        elif what == "delete":
-            self.adapter.delete_runs(args[0])
-            text = f"deleted {len(args[0])} run(s)"
-        else:
-            self.adapter.restore_runs(args[0])
-            text = f"restored {len(args[0])} run(s)"
-        self.post_message(ActionDone(text))
+        self.adapter.restore_runs(args[0])
+        self.post_message(ActionDone(f"restored {len(args[0])} run(s)"))
 
     def on_action_done(self, message: ActionDone) -> None:
         self.notify(message.text, timeout=3)
