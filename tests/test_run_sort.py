@@ -26,6 +26,7 @@ def client(tmp_path_factory):
         run = client.create_run(rng.choice(exps), start_time=1000 + rng.randint(0, 40),  # many ties
                                 run_name=f"r{i}")
         metrics, params, tags = [], [], []
+        params.append(Param("seed", str(i % 7)))  # every run has it: no look for runs without
         if rng.random() < 0.8:
             metrics.append(Metric("acc", rng.choice([0.5, 0.7, 0.9, math.nan, rng.random()]), 0, 0))
         if rng.random() < 0.85:
@@ -39,7 +40,7 @@ def client(tmp_path_factory):
 
 
 ORDERS = ["metrics.acc", "metrics.acc DESC", "params.lr", "params.lr DESC", "tags.team",
-          "tags.team DESC", "params.nope", "metrics.nope DESC"]
+          "tags.team DESC", "params.nope", "metrics.nope DESC", "params.seed", "params.seed DESC"]
 
 
 def _general(conn, where, params, order_by):
@@ -47,11 +48,13 @@ def _general(conn, where, params, order_by):
     return _joined_page(conn, sort, where, params, 0, None)
 
 
+@pytest.mark.parametrize("big_group", [2000, 3])  # 3: values read group by group in the runs' order
 @pytest.mark.parametrize("order_by", ORDERS)
 @pytest.mark.parametrize("filter_string, view", [("", ViewType.ACTIVE_ONLY), ("params.lr != '2'", ViewType.ALL),
                                                  ("metrics.acc > 0.6 OR tags.team = 'bo'", ViewType.ACTIVE_ONLY)])
-def test_index_walk_pages_equal_the_general_order(client, order_by, filter_string, view, monkeypatch):
+def test_index_walk_pages_equal_the_general_order(client, order_by, filter_string, view, big_group, monkeypatch):
     c, exps = client
+    monkeypatch.setattr(run_sort, "BIG_GROUP", big_group)
     conn = c._conn
     status = status_sql(conn)
     where, params = compile_run_filter(filter_string, status_sql=status)
@@ -76,9 +79,11 @@ def _keyed(order_by):
 
 
 @pytest.mark.parametrize("flip_from", [1000, 7])  # 7: pages past the middle read from the end
-def test_search_runs_pages_are_the_same_with_the_index_walk(client, flip_from, monkeypatch):
+@pytest.mark.parametrize("big_group", [2000, 3])
+def test_search_runs_pages_are_the_same_with_the_index_walk(client, flip_from, big_group, monkeypatch):
     c, exps = client
     monkeypatch.setattr(run_sort, "FLIP_FROM", flip_from)
+    monkeypatch.setattr(run_sort, "BIG_GROUP", big_group)
     for order_by in ORDERS + ["start_time", "duration DESC", "run_name"]:
         everything = [r.info.run_id for r in c.search_runs(exps, order_by=[order_by], max_results=None)]
         paged, token = [], None
