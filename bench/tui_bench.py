@@ -125,6 +125,8 @@ async def _first_runs_screen(path: Path, experiment_id: str, size=(120, 40)) -> 
         # Sorting: the first page of a new sort order, then the page after it before any read
         # ahead could finish (the worst case a key press can meet), for each kind of key.
         for label, column, descending in (("metric", "metrics.acc", True), ("param", "params.lr", False),
+                                          ("param (descending)", "params.lr", True),
+                                          ("tag", "tags.mlflow.user", False),
                                           ("attribute", "attr.duration", True)):
             t = time.perf_counter()
             screen.sort_by(column, descending)
@@ -136,6 +138,13 @@ async def _first_runs_screen(path: Path, experiment_id: str, size=(120, 40)) -> 
             _go_next(screen)
             await wait_for(lambda: screen.page.query == query and screen.page.token is not None)
             figures[f"sort by a {label}: next page, not read ahead"] = time.perf_counter() - t
+            last = screen.pager.last_index(screen.page.total)
+            t = time.perf_counter()
+            screen.pages.clear()
+            screen.workers.cancel_group(screen, "prefetch")
+            screen.action_last_page()
+            await wait_for(lambda: screen.page.query == query and _page_index(screen) == last)
+            figures[f"sort by a {label}: last page (}} key)"] = time.perf_counter() - t
         screen.refresh()
         await asyncio.sleep(0)
     started = time.perf_counter()

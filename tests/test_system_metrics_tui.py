@@ -1,4 +1,5 @@
-"""The run screen's System tab: a run's system metrics on their own, live; absent without them."""
+"""The run screen's System tab: a run's system metrics on their own, live; absent without them.
+In compare: their own table section, and out of the charts unless asked for."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from tui.app import make_app  # noqa: E402
 
 
 def _with_system_metrics(client) -> str:
-    experiment = client.create_experiment("gpu-box")
+    found = client.get_experiment_by_name("gpu-box")
+    experiment = found.experiment_id if found else client.create_experiment("gpu-box")
     run_id = client.create_run(experiment, start_time=1_704_085_200_000, run_name="train").info.run_id
     for key, values in {
         "system/cpu_utilization_percentage": [50.0, 70.0],
@@ -66,6 +68,31 @@ async def test_no_system_tab_for_a_run_without_system_metrics(client):
         await settle(pilot)
         tabs = pilot.app.screen.query_one("#run-tabs")
         assert tabs.get_tab("tab-system").display is False
+
+
+async def test_compare_gives_system_metrics_their_own_section_and_keeps_them_out_of_charts(client):
+    first = _with_system_metrics(client)
+    second = _with_system_metrics(client)
+    async with make_app(client, live=False).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        pilot.app.open_compare([first, second])
+        await settle(pilot)
+        screen = pilot.app.screen
+        keys = [str(k.value) for k in screen.query_one("#compare-table").rows]
+        assert "metrics.loss" in keys and "§system" in keys
+        assert not any(k.startswith("metrics.system/") for k in keys)
+        system_rows = keys[keys.index("§system") + 1:]
+        assert "system.cpu_utilization_percentage" in system_rows and "metrics.loss" not in system_rows
+        options = screen.query_one("#compare-metrics")
+        ids = [o.id for o in options.options]
+        assert ids[0] == "loss" and all(k.startswith("system/") for k in ids[1:])  # the model's first
+        assert screen.metric_key == "loss"
+        await pilot.press("3")  # all metrics: the model's only, until system metrics are asked for
+        await settle(pilot)
+        assert screen.grid_keys == ["loss"]
+        screen.query_one("#grid-filter").value = "system/cpu*"
+        await settle(pilot)
+        assert screen.grid_keys == ["system/cpu_utilization_percentage"]
 
 
 run_async_tests(globals())

@@ -121,8 +121,10 @@ def report(conn: sqlite3.Connection, path: Path, full_check: bool = False) -> Fi
         store_uuid=meta.get("store_uuid", ""),
         created_by=meta.get("created_by", ""),
         experiments=one("SELECT count(*) FROM experiments WHERE lifecycle_stage = 'active'"),
-        runs=one("SELECT count(*) FROM runs WHERE lifecycle_stage = 'active'"),
-        deleted_runs=one("SELECT count(*) FROM runs WHERE lifecycle_stage = 'deleted'"),
+        # NOT INDEXED: count the table's own rows, so a damaged runs table reads as unreadable
+        # (the runs_in_scope index could answer these counts without touching it).
+        runs=one("SELECT count(*) FROM runs NOT INDEXED WHERE lifecycle_stage = 'active'"),
+        deleted_runs=one("SELECT count(*) FROM runs NOT INDEXED WHERE lifecycle_stage = 'deleted'"),
         metric_series=one("SELECT count(*) FROM latest_metrics"),
         metric_points=one("SELECT sum(count) FROM latest_metrics"),
         artifacts=one("SELECT count(*) FROM artifacts"),

@@ -24,6 +24,7 @@ from lighttrack.store.search_parse import (
 __all__ = [
     "Field", "Keyed", "Related", "Scope", "RUN_STATUSES", "parse_filter", "compile_filter", "compile_order",
     "run_scope", "EXPERIMENT_SCOPE", "compile_run_filter", "compile_run_order",
+    "compile_run_order_joined", "JoinedOrder",
     "compile_experiment_filter", "compile_experiment_order", "like_to_glob", "like_to_like",
 ]
 
@@ -75,6 +76,14 @@ class Keyed:
     text_ops: frozenset[str] = STRING_OPS
     num_ops: frozenset[str] = NUMBER_OPS
     nan_is_null: bool = False  # NULL value means NaN: != and NOT IN match it, as in IEEE 754
+    #: The same table as a join for sorting, ``{a}`` standing for the join's alias and one
+    #: ``?`` for the key, e.g. ``params {a} ON {a}.run_id = r.id AND {a}.key = ?``. The table's
+    #: primary key must make it match at most one row; ``text``/``num``/``row`` then name columns
+    #: of that alias (``row``: a NOT NULL column, NULL only when the row is missing).
+    join: str = ""
+    join_text: str | None = None
+    join_num: str | None = None
+    join_row: str = ""
 
 
 @dataclass(frozen=True)
@@ -365,6 +374,84 @@ class _Compiler:
         return [(f"{only} IS NULL", key), (f"{only} {direction}", key)]
 
 
+    def order_join(self, item: OrderItem, alias: str) -> tuple[str, list, list[tuple[str, list, bool]]]:
+        """The same sort keys as ``order_terms`` read through one LEFT JOIN instead of up to four
+        correlated subqueries a row: (join SQL or "", its parameters, [(term, parameters,
+        descending)]). The directions are explicit so the whole order can be reversed."""
+        descending = item.descending
+        _, target = self.resolve(item.entity, item.key, item.key_position)
+        if isinstance(target, Field):
+            p = list(target.params)
+            terms = [(f"{target.sql} IS NULL", p, False)] if target.nullable else []
+            return "", [], terms + [(target.sql, p, descending)]
+        if not target.join:
+            return "", [], [(sql, params, False) for sql, params in self.order_terms(item)]
+        text = f"{alias}.{target.join_text}" if target.join_text else None
+        num = f"{alias}.{target.join_num}" if target.join_num else None
+        join = "LEFT JOIN " + target.join.format(a=alias)
+        missing = f"{alias}.{target.join_row} IS NULL"
+        if text and num:  # params: numbers first, numerically; then the rest as text
+            return join, [item.key], [(missing, [], False), (f"{num} IS NULL", [], False),
+                                      (num, [], descending), (text, [], descending)]
+        only = text or num
+        if target.nan_is_null:  # numbers, then NaN (stored NULL), then runs without it
+            rank = f"CASE WHEN {missing} THEN 2 WHEN {only} IS NULL THEN 1 ELSE 0 END"
+            return join, [item.key], [(rank, [], False), (only, [], descending)]
+        return join, [item.key], [(missing, [], False), (only, [], descending)]
+
+
+@dataclass(frozen=True)
+class JoinedOrder:
+    """An order_by compiled for ``SELECT ... FROM <table> <joins> WHERE ... ORDER BY <order>``:
+    the joins carry the sort keys, so each row costs one index lookup per item."""
+
+    joins: str
+    join_params: list
+    terms: list[tuple[str, list, bool]]
+
+    def order(self, reverse: bool = False) -> tuple[str, list]:
+        """ORDER BY body and its parameters; ``reverse`` gives exactly the opposite order (what
+        reading the last page from the end needs)."""
+        parts, params = [], []
+        for sql, p, descending in self.terms:
+            parts.append(f"{sql} {'ASC' if descending == reverse else 'DESC'}")
+            params.extend(p)
+        return ", ".join(parts), params
+
+
+def compile_order_joined(order_by: Sequence[str] | str | None, scope: Scope,
+                         default: Sequence[tuple[str, bool]],
+                         tie: Sequence[tuple[str, bool]] = ()) -> JoinedOrder:
+    """Like ``compile_order`` (same order, same tie-breakers, same errors) but as LEFT JOINs.
+    ``default`` and ``tie`` are the scope's ``default_order`` and ``tie_order`` as (SQL,
+    descending) pairs."""
+    if isinstance(order_by, str):
+        order_by = [order_by]
+    if len(order_by or ()) > MAX_ORDER_ITEMS:
+        raise InvalidFilter(f"order_by: expected at most {MAX_ORDER_ITEMS} items, got "
+                            f"{len(order_by or ())}")
+    joins: list[str] = []
+    join_params: list[object] = []
+    terms: list[tuple[str, list, bool]] = []
+    descending = False
+    for n, raw in enumerate(order_by or ()):
+        if not isinstance(raw, str) or not raw.strip():
+            raise InvalidFilter(f"order_by: expected items such as 'metrics.acc DESC' naming "
+                                f"{scope.allowed_fields()}, got {raw!r}")
+        item = parse_order_item(raw)
+        join, jp, item_terms = _Compiler(scope, raw, f"order_by item {raw!r}").order_join(item, f"o{n}")
+        if join:
+            joins.append(join)
+            join_params.extend(jp)
+        terms.extend(item_terms)
+        descending = item.descending
+    if not order_by:
+        return JoinedOrder("", [], [(sql, [], desc) for sql, desc in default])
+    terms.extend((sql, [], desc) for sql, desc in tie)
+    terms.append((scope.id_sql, [], descending))
+    return JoinedOrder(" ".join(joins), join_params, terms)
+
+
 def compile_filter(text: str | None, scope: Scope) -> tuple[str, list]:
     """Any scope's filter -> (SQL boolean expression, parameters); ``("1", [])`` when empty."""
     node = parse_filter(text)
@@ -407,9 +494,13 @@ def compile_order(order_by: Sequence[str] | str | None, scope: Scope) -> tuple[s
 
 
 # -- runs ----------------------------------------------------------------------------------------
-RUN_TAGS = Keyed("FROM tags t WHERE t.run_id = r.id AND t.key = ?", text="t.value", num=None)
+RUN_TAGS = Keyed("FROM tags t WHERE t.run_id = r.id AND t.key = ?", text="t.value", num=None,
+                 join="tags {a} ON {a}.run_id = r.id AND {a}.key = ?", join_text="value",
+                 join_row="run_id")
 RUN_PARAMS = Keyed("FROM params p WHERE p.run_id = r.id AND p.key = ?", text="p.value",
-                   num="p.num", text_ops=STRING_OPS | ORDERING)
+                   num="p.num", text_ops=STRING_OPS | ORDERING,
+                   join="params {a} ON {a}.run_id = r.id AND {a}.key = ?", join_text="value",
+                   join_num="num", join_row="run_id")
 # The key is resolved by a constant scalar subquery, which SQLite evaluates once per statement.
 # MLflow's dataset comparators (SearchUtils.VALID_DATASET_COMPARATORS), plus the NOT LIKE /
 # NOT ILIKE every lighttrack string field has.
@@ -420,7 +511,10 @@ RUN_DATASETS = Related(
 )
 RUN_METRICS = Keyed("FROM latest_metrics lm WHERE lm.run_id = r.id AND lm.key_id = "
                     "(SELECT id FROM metric_keys WHERE key = ?)", text=None, num="lm.value",
-                    nan_is_null=True)
+                    nan_is_null=True,
+                    join="latest_metrics {a} ON {a}.run_id = r.id AND {a}.key_id = "
+                         "(SELECT id FROM metric_keys WHERE key = ?)", join_num="value",
+                    join_row="run_id")
 
 
 def run_scope(status_sql: str = "r.status", status_params: tuple[object, ...] = ()) -> Scope:
@@ -457,6 +551,31 @@ def compile_run_filter(text: str | None, *, status_sql: str = "r.status",
     """Run filter -> SQL over ``runs r``. ``status_params`` bind any ``?`` in ``status_sql``
     (e.g. a heartbeat deadline); they are repeated wherever the status is used."""
     return compile_filter(text, run_scope(status_sql, tuple(status_params)))
+
+
+def single_keyed_run_order(order_by: list[str] | None) -> tuple[Keyed, str, bool] | None:
+    """(table, key, descending) when ``order_by`` is one metric, param or tag: the sorts
+    ``store/run_sort.py`` reads by walking an index. Call after compiling it (which checks it)."""
+    if not order_by or len(order_by) != 1 or not isinstance(order_by[0], str):
+        return None
+    item = parse_order_item(order_by[0])
+    target = run_scope().keyed.get(item.entity)
+    if target is None or not target.join:
+        return None
+    return target, item.key, item.descending
+
+
+#: ``run_scope``'s default_order and tie_order, term by term (for ``compile_run_order_joined``).
+RUN_DEFAULT_TERMS = (("r.start_time", True), ("r.uuid", False), ("r.id", False))
+RUN_TIE_TERMS = (("r.start_time", True), ("r.uuid", False))
+
+
+def compile_run_order_joined(order_by: list[str] | None, *, status_sql: str = "r.status",
+                             status_params: Sequence[object] = ()) -> JoinedOrder:
+    """The order ``compile_run_order`` gives, through LEFT JOINs on ``runs r`` (what the store's
+    search uses: a param sort read 4 subqueries per run, ~0.7 s on 100k runs)."""
+    return compile_order_joined(order_by, run_scope(status_sql, tuple(status_params)),
+                                RUN_DEFAULT_TERMS, RUN_TIE_TERMS)
 
 
 def compile_run_order(order_by: list[str] | None, *, status_sql: str = "r.status",

@@ -25,12 +25,17 @@ from tui.messages import CompareLoaded, SeriesLoaded
 from tui.screens.base import ChartOptions, DataScreen
 from tui.screens.scatter import ScatterScreen, draw_scatter, fill_scatter_selects, scatter_widgets  # noqa: F401
 from tui.widgets.chart import GridChart, Legend, MetricChart, ScatterChart
+from tui.widgets.system_metrics import PREFIX as SYSTEM_PREFIX
 from tui.widgets.tables import Column, KeyTable
 
 LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|mape|perplexity|latency|time|duration|wer|cer|regret",
                              re.IGNORECASE)
 SECTION = "§"
 GRID_CHARTS = 24
+
+
+def is_system(key: str) -> bool:
+    return key.startswith(SYSTEM_PREFIX)
 
 
 def lower_is_better(key: str) -> bool:
@@ -150,12 +155,15 @@ class CompareScreen(ChartOptions, DataScreen):
             rows.append(("datasets", context, labels))
         for key in sorted({k for r in runs for k in r.data.params}):
             rows.append(("params", key, [r.data.params.get(key) for r in runs]))
-        for key in sorted({k for s in data.summaries.values() for k in s}):
+        keys = sorted({k for s in data.summaries.values() for k in s})
+        # System metrics (CPU, memory, GPU... sampled while the run ran) get their own section
+        # after the model's metrics: they are about the machine, not the model.
+        for key in [k for k in keys if not is_system(k)] + [k for k in keys if is_system(k)]:
             values = []
             for r in runs:
                 summary = data.summaries[r.info.run_id].get(key)
                 values.append(summary.value if summary else None)
-            rows.append(("metrics", key, values))
+            rows.append(("system", key[len(SYSTEM_PREFIX):], values) if is_system(key) else ("metrics", key, values))
         for key in sorted({k for r in runs for k in r.data.tags if not k.startswith("mlflow.")}):
             rows.append(("tags", key, [r.data.tags.get(key) for r in runs]))
         return rows
@@ -192,7 +200,7 @@ class CompareScreen(ChartOptions, DataScreen):
             cells: list[Text] = [Text(("≠ " if differs else "  ") + ellipsize(label, 20),
                                       style="bold" if differs else "dim")]
             for i, value in enumerate(values):
-                if kind == "metrics":
+                if kind in ("metrics", "system"):
                     shown = number(value, 6) if value is not None else "–"
                 else:
                     shown = "–" if value is None else str(value)
@@ -253,6 +261,8 @@ class CompareScreen(ChartOptions, DataScreen):
         data = self.data
         assert data is not None
         keys = sorted({k for s in data.summaries.values() for k in s})
+        # The model's metrics first (the first one is charted); system metrics after them.
+        keys = [k for k in keys if not is_system(k)] + [k for k in keys if is_system(k)]
         options = self.query_one("#compare-metrics", OptionList)
         if [o.id for o in options.options] == keys:
             return
@@ -376,6 +386,8 @@ class CompareScreen(ChartOptions, DataScreen):
             return
         pattern = self.query_one("#grid-filter", Input).value.strip()
         keys = sorted({k for s in self.data.summaries.values() for k in s})
+        if "system" not in pattern:  # system metrics only when asked for (e.g. system/*)
+            keys = [k for k in keys if not is_system(k)]
         if pattern:
             keys = [k for k in keys if fnmatchcase(k, pattern if any(c in pattern for c in "*?[") else f"*{pattern}*")]
         keys = keys[:GRID_CHARTS]

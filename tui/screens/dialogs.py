@@ -1,4 +1,5 @@
-"""Modal dialogs: confirm, prompt, choose one, choose columns, edit tags."""
+"""Modal dialogs: confirm, prompt, choose one, choose columns and sort keys (tags and stages:
+edit_dialogs.py)."""
 
 from __future__ import annotations
 
@@ -7,41 +8,46 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, OptionList, SelectionList, Static, TextArea
+from textual.widgets import Button, Input, Label, OptionList, SelectionList, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
 from typing import Callable
 
-from rich.text import Text
 
 from tui.format import ellipsize
-from tui.messages import ActionDone, RunKeysLoaded
+from tui.messages import RunKeysLoaded
 from tui.screens.base import ForwardWorkerErrors
+from tui.screens.saving import SavesInDialog
 
 CANCEL = Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close without changing anything")
 
 
-class ConfirmDialog(ModalScreen[bool]):
-    """Yes or no, with the question in words; ``y``/``n`` answer at once."""
+class ConfirmDialog(SavesInDialog, ForwardWorkerErrors, ModalScreen[bool]):
+    """Yes or no, with the question in words; ``y``/``n`` answer at once. With ``save``, Yes
+    runs it first (see ``SavesInDialog``): a refusal is shown here and the dialog stays."""
 
     BINDINGS = [
         CANCEL,
         Binding("y", "answer(True)", "Yes", id="dialog.yes", tooltip="Confirm"),
         Binding("n", "answer(False)", "No", id="dialog.no", tooltip="Do not do it"),
     ]
+    refocus = "#no"
 
-    def __init__(self, title: str, question: str, yes: str = "Yes") -> None:
+    def __init__(self, title: str, question: str, yes: str = "Yes", *,
+                 save: Callable[[], object] | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.question = question
         self.yes = yes
+        self.save = save
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
             box.border_title = self.title_text
             yield Static(self.question, classes="dialog-text")
+            yield Static(id="confirm-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.yes, variant="error", id="yes")
                 yield Button("Cancel", id="no")
@@ -51,16 +57,19 @@ class ConfirmDialog(ModalScreen[bool]):
 
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        self.action_answer(event.button.id == "yes")
 
     def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
+        if value and self.save is not None:
+            self.save_then(self.save, True)
+        else:
+            self.dismiss(value)
 
     def action_cancel(self) -> None:
         self.dismiss(False)
 
 
-class PromptDialog(ForwardWorkerErrors, ModalScreen[str | None]):
+class PromptDialog(SavesInDialog, ForwardWorkerErrors, ModalScreen[str | None]):
     """One line of text (or several, for descriptions); Enter (Ctrl+S when multi-line) saves.
 
     With ``save``, the dialog itself does the write (in a worker) and closes only when it
@@ -95,7 +104,8 @@ class PromptDialog(ForwardWorkerErrors, ModalScreen[str | None]):
                          classes="dialog-hint")
 
     def on_mount(self) -> None:
-        self.query_one("#prompt-area" if self.multiline else "#prompt-input").focus()
+        self.refocus = "#prompt-area" if self.multiline else "#prompt-input"
+        self.query_one(self.refocus).focus()
 
     @on(Input.Submitted, "#prompt-input")
     def submitted(self, event: Input.Submitted) -> None:
@@ -108,27 +118,11 @@ class PromptDialog(ForwardWorkerErrors, ModalScreen[str | None]):
             self._finish(self.query_one("#prompt-input", Input).value)
 
     def _finish(self, value: str) -> None:
-        if self.save is None:
+        save = self.save
+        if save is None:
             self.dismiss(value)
         else:
-            self.saving(value)
-
-    @work(thread=True, exclusive=True, group="prompt", exit_on_error=False, description="Saving")
-    def saving(self, value: str) -> None:
-        from lighttrack.errors import LighttrackError
-
-        try:
-            self.save(value)  # type: ignore[misc]
-        except LighttrackError as exc:
-            self.app.call_from_thread(self._refused, exc.message)
-            return
-        self.app.call_from_thread(self.dismiss, value)
-
-    def _refused(self, message: str) -> None:
-        error = self.query_one("#prompt-error", Static)
-        error.update(Text(message))
-        error.add_class("-shown")
-        self.query_one("#prompt-area" if self.multiline else "#prompt-input").focus()
+            self.save_then(lambda: save(value), value)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -363,187 +357,5 @@ class SortDialog(ForwardWorkerErrors, ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class TagEditor(ForwardWorkerErrors, ModalScreen[bool]):
-    """A run's tags: set one (key and value, Enter) or delete the highlighted one (Del)."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Close", id="tags.close", tooltip="Close the tag editor"),
-        Binding("delete", "delete_tag", "Delete tag", id="tags.delete", tooltip="Delete the highlighted tag"),
-    ]
-
-    def __init__(self, run_id: str, run_name: str, tags: dict[str, str]) -> None:
-        super().__init__()
-        self.run_id = run_id
-        self.run_name = run_name
-        self.tags = dict(tags)
-        self.changed = False
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog tall") as box:
-            box.border_title = f"Tags of {ellipsize(self.run_name, 40)}"
-            yield DataTable(id="tags-table", cursor_type="row", zebra_stripes=True)
-            with Horizontal(classes="tag-inputs"):
-                yield Input(placeholder="key", id="tag-key")
-                yield Input(placeholder="value", id="tag-value")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Set", variant="primary", id="set")
-                yield Button("Delete", variant="error", id="delete")
-                yield Button("Close", id="close")
-
-    def on_mount(self) -> None:
-        table = self.query_one("#tags-table", DataTable)
-        table.add_column("key", key="key")
-        table.add_column("value", key="value")
-        self._fill()
-        self.query_one("#tag-key", Input).focus()
-
-    def _fill(self) -> None:
-        table = self.query_one("#tags-table", DataTable)
-        table.clear()
-        for key in sorted(self.tags, key=lambda k: (k.startswith("mlflow."), k)):
-            table.add_row(ellipsize(key, 30), ellipsize(self.tags[key], 40), key=key)
-
-    @on(DataTable.RowHighlighted, "#tags-table")
-    def highlighted(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value
-        if key in self.tags and self.query_one("#tags-table").has_focus:
-            self.query_one("#tag-key", Input).value = key
-            self.query_one("#tag-value", Input).value = self.tags[key]
-
-    @on(Input.Submitted, "#tag-key")
-    def key_done(self) -> None:
-        self.query_one("#tag-value", Input).focus()
-
-    @on(Input.Submitted, "#tag-value")
-    def value_done(self) -> None:
-        self._set()
-
-    @on(Button.Pressed)
-    def pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "set":
-            self._set()
-        elif event.button.id == "delete":
-            self.action_delete_tag()
-        else:
-            self.dismiss(self.changed)
-
-    def _set(self) -> None:
-        key = self.query_one("#tag-key", Input).value.strip()
-        value = self.query_one("#tag-value", Input).value
-        if not key:
-            self.notify("type a tag key first", severity="warning")
-            return
-        self.write_tag(key, value, delete=False)
-
-    def action_delete_tag(self) -> None:
-        key = self.query_one("#tag-key", Input).value.strip()
-        table = self.query_one("#tags-table", DataTable)
-        if table.has_focus and table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if key not in self.tags:
-            self.notify(f"no tag {key!r} to delete" if key else "choose a tag to delete", severity="warning")
-            return
-        self.write_tag(key, "", delete=True)
-
-    @work(thread=True, exclusive=True, group="tags", exit_on_error=False, description="Writing a tag")
-    def write_tag(self, key: str, value: str, delete: bool) -> None:
-        adapter = self.app.adapter  # type: ignore[attr-defined]
-        if delete:
-            adapter.delete_tag(self.run_id, key)
-        else:
-            adapter.set_tag(self.run_id, key, value)
-        tags = adapter.get_run(self.run_id).data.tags
-        self.app.call_from_thread(self._written, tags, f"deleted tag {key}" if delete else f"set {key}")
-
-    def _written(self, tags: dict[str, str], text: str) -> None:
-        self.tags = dict(tags)
-        self.changed = True
-        self._fill()
-        self.post_message(ActionDone(text))
-
-    def on_action_done(self, message: ActionDone) -> None:
-        self.notify(message.text, timeout=2)
-
-    def action_cancel(self) -> None:
-        self.dismiss(self.changed)
-
-
-class StageDialog(ModalScreen[tuple[str, bool] | None]):
-    """The confirmation of a stage change: pick the stage (↑/↓), tick "archive the versions
-    already in that stage" (a), and Enter moves; Esc changes nothing."""
-
-    BINDINGS = [
-        CANCEL,
-        Binding("a", "toggle_archive", "Archive others", id="stage.archive",
-                tooltip="Also archive the versions already in the chosen stage"),
-    ]
-
-    STAGES = ("None", "Staging", "Production", "Archived")
-
-    def __init__(self, model: str, version: str, current: str, occupants: dict[str, list[str]]) -> None:
-        super().__init__()
-        self.model = model
-        self.version = version
-        self.current = current
-        self.occupants = occupants
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as box:
-            box.border_title = f"Change the stage of {ellipsize(self.model, 30)} v{self.version}"
-            yield Static(f"v{self.version} is in {self.current}. Move it to:", classes="dialog-text")
-            yield OptionList(*[Option(s, id=s) for s in self.STAGES if s != self.current], id="stages")
-            yield Static(id="stage-note", classes="dialog-hint")
-            yield Checkbox("Archive the versions already in that stage (a)", id="archive")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Move", variant="primary", id="move")
-                yield Button("Cancel", id="cancel")
-
-    def on_mount(self) -> None:
-        options = self.query_one("#stages", OptionList)
-        options.focus()
-        options.highlighted = None  # nothing preselected: s then Enter must not move a version
-        self._note()
-
-    def _stage(self) -> str | None:
-        options = self.query_one("#stages", OptionList)
-        if options.highlighted is None:
-            return None
-        return str(options.get_option_at_index(options.highlighted).id)
-
-    def _note(self) -> None:
-        stage = self._stage()
-        if stage is None:
-            self.query_one("#stage-note", Static).update("choose a stage with ↑/↓, then Enter")
-            return
-        there = [v for v in self.occupants.get(stage or "", []) if v != self.version]
-        note = f"now in {stage}: v{', v'.join(there)}" if there else f"no other version is in {stage}"
-        self.query_one("#stage-note", Static).update(note)
-
-    @on(OptionList.OptionHighlighted, "#stages")
-    def highlighted(self) -> None:
-        self._note()
-
-    @on(OptionList.OptionSelected, "#stages")
-    def chosen(self) -> None:
-        self._move()
-
-    def action_toggle_archive(self) -> None:
-        box = self.query_one("#archive", Checkbox)
-        box.value = not box.value
-
-    @on(Button.Pressed)
-    def pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "move":
-            self._move()
-        else:
-            self.dismiss(None)
-
-    def _move(self) -> None:
-        stage = self._stage()
-        if stage is None:
-            self.notify("choose a stage", severity="warning")
-            return
-        self.dismiss((stage, self.query_one("#archive", Checkbox).value))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+# Where they used to live: other screens import them from here.
+from tui.screens.edit_dialogs import StageDialog, TagEditor  # noqa: E402,F401

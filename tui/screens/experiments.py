@@ -138,31 +138,47 @@ class ExperimentsScreen(DataScreen):
         self.reload()
 
     def action_create(self) -> None:
+        adapter = self.adapter
+
+        def save(name: str) -> None:  # in the dialog: a name in use keeps it open with the text
+            if name.strip():
+                adapter.create_experiment(name.strip())
+
         def done(name: str | None) -> None:
             if name and name.strip():
-                self.write("create", name.strip())
-        self.app.push_screen(PromptDialog("New experiment", "Name:", placeholder="e.g. iris-forest"), done)
+                self.post_message(ActionDone(f"created experiment {name.strip()}"))
+        self.app.push_screen(PromptDialog("New experiment", "Name:", placeholder="e.g. iris-forest", save=save), done)
 
     def action_rename(self) -> None:
         row = self._current()
         if row is None:
             return
 
+        adapter = self.adapter
+
+        def save(name: str) -> None:
+            if name.strip() and name.strip() != row.experiment.name:
+                adapter.rename_experiment(row.experiment_id, name.strip())
+
         def done(name: str | None) -> None:
             if name and name.strip() and name.strip() != row.experiment.name:
-                self.write("rename", row.experiment_id, name.strip())
-        self.app.push_screen(PromptDialog("Rename experiment", "New name:", row.experiment.name), done)
+                self.post_message(ActionDone(f"renamed to {name.strip()}"))
+        self.app.push_screen(PromptDialog("Rename experiment", "New name:", row.experiment.name, save=save), done)
 
     def action_describe(self) -> None:
         row = self._current()
         if row is None:
             return
 
+        adapter = self.adapter
+
         def done(text: str | None) -> None:
             if text is not None:
-                self.write("describe", row.experiment_id, text)
+                self.post_message(ActionDone("description saved"))
         self.app.push_screen(PromptDialog(f"Description of {row.experiment.name}", "Description:",
-                                          row.experiment.description or "", multiline=True), done)
+                                          row.experiment.description or "", multiline=True,
+                                          save=lambda text: adapter.describe_experiment(row.experiment_id, text)),
+                             done)
 
     def _targets(self) -> list[ExperimentRow]:
         marked = [r for r in self.rows if r.experiment_id in self.marked]
@@ -176,12 +192,15 @@ class ExperimentsScreen(DataScreen):
             return
         names = ", ".join(r.experiment.name for r in targets[:5]) + (" ..." if len(targets) > 5 else "")
 
+        adapter, ids = self.adapter, [r.experiment_id for r in targets]
+
         def done(yes: bool | None) -> None:
             if yes:
-                self.write("delete", [r.experiment_id for r in targets])
+                self.post_message(ActionDone(f"deleted {len(ids)} experiment(s)"))
         self.app.push_screen(ConfirmDialog(
             "Delete experiments", f"Delete {len(targets)} experiment(s): {names}?\n"
-            "Their runs are hidden with them. Restore with u (press v to see deleted ones).", "Delete"), done)
+            "Their runs are hidden with them. Restore with u (press v to see deleted ones).", "Delete",
+            save=lambda: adapter.delete_experiments(ids)), done)
 
     def action_restore(self) -> None:
         targets = [r for r in self._targets() if r.experiment.lifecycle_stage == "deleted"]

@@ -16,7 +16,7 @@ from tui.adapter import ModelDetail
 from tui.format import ellipsize, when
 from tui.messages import ActionDone, ModelLoaded, ModelsLoaded
 from tui.screens.base import DataScreen
-from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, PromptDialog, StageDialog
+from tui.screens.dialogs import ChoiceDialog, PromptDialog, StageDialog
 from tui.widgets.tables import Column, KeyTable
 
 STAGE_COLOURS = {"Production": "bold green", "Staging": "yellow", "Archived": "dim", "None": ""}
@@ -107,11 +107,14 @@ class RegistryScreen(DataScreen):
         if model is None:
             return
 
+        adapter = self.adapter
+
         def done(text: str | None) -> None:
             if text is not None:
-                self.write(model.name, text)
+                self.post_message(ActionDone("description saved"))
         self.app.push_screen(PromptDialog(f"Description of {model.name}", "Description:",
-                                          model.description or "", multiline=True), done)
+                                          model.description or "", multiline=True,
+                                          save=lambda text: adapter.describe_model(model.name, text)), done)
 
     @work(thread=True, group="write", exit_on_error=False, description="Saving")
     def write(self, name: str, text: str) -> None:
@@ -257,32 +260,30 @@ class ModelScreen(DataScreen):
         for v in self.detail.versions:
             occupants.setdefault(v.current_stage or "None", []).append(str(v.version))
 
-        def chosen(answer: tuple[str, bool] | None) -> None:
-            if answer is None:
-                return
-            stage, archive = answer
-            current = version.current_stage or "None"
+        current = version.current_stage or "None"
+        adapter, name, number = self.adapter, self.model_name, str(version.version)
+
+        def question(stage: str, archive: bool) -> str | None:
             if "Production" not in (stage, current):
-                self.write("stage", str(version.version), stage, archive)
-                return
+                return None
             # Into or out of Production: a second step that names both sides.
-            others = [v for v in occupants.get("Production", []) if v != str(version.version)]
+            others = [v for v in occupants.get("Production", []) if v != number]
             if stage == "Production":
                 now = f"v{', v'.join(others)} {'is' if len(others) == 1 else 'are'} in Production now" if others \
                     else "no other version is in Production"
                 fate = (" and will be archived" if archive else " and will stay there") if others else ""
-                question = f"Move v{version.version} of {self.model_name} INTO Production?\n{now}{fate}."
-            else:
-                left = f"v{', v'.join(others)} will still serve Production" if others else \
-                    "no version will be in Production after this"
-                question = f"Take v{version.version} of {self.model_name} OUT of Production (to {stage})?\n{left}."
+                return f"Move v{number} of {name} INTO Production?\n{now}{fate}."
+            left = f"v{', v'.join(others)} will still serve Production" if others else \
+                "no version will be in Production after this"
+            return f"Take v{number} of {name} OUT of Production (to {stage})?\n{left}."
 
-            def confirmed(yes: bool | None) -> None:
-                if yes:
-                    self.write("stage", str(version.version), stage, archive)
-            self.app.push_screen(ConfirmDialog("Production changes", question, f"Move to {stage}"), confirmed)
-        self.app.push_screen(StageDialog(self.model_name, str(version.version), version.current_stage or "None",
-                                         occupants), chosen)
+        def done(answer: tuple[str, bool] | None) -> None:
+            if answer is not None:
+                stage, archive = answer
+                self.post_message(ActionDone(f"v{number} is now {stage}" + (" (others archived)" if archive else "")))
+        self.app.push_screen(StageDialog(name, number, current, occupants, confirm=question,
+                                         save=lambda stage, archive: adapter.transition_stage(name, number, stage,
+                                                                                              archive)), done)
 
     def action_set_alias(self) -> None:
         version = self._version()
@@ -312,18 +313,20 @@ class ModelScreen(DataScreen):
         version = self._version()
         if version is None:
             return
+        adapter, name = self.adapter, self.model_name
         self.app.push_screen(
             PromptDialog(f"Description of v{version.version}", "Description:", version.description or "",
-                         multiline=True),
-            lambda text: self.write("describe", version.version, text) if text is not None else None)
+                         multiline=True, save=lambda text: adapter.describe_version(name, version.version, text)),
+            lambda text: self.post_message(ActionDone("description saved")) if text is not None else None)
 
     def action_describe_model(self) -> None:
         if self.detail is None:
             return
+        adapter, name = self.adapter, self.model_name
         self.app.push_screen(
             PromptDialog(f"Description of {self.model_name}", "Description:", self.detail.model.description or "",
-                         multiline=True),
-            lambda text: self.write("describe_model", "", text) if text is not None else None)
+                         multiline=True, save=lambda text: adapter.describe_model(name, text)),
+            lambda text: self.post_message(ActionDone("description saved")) if text is not None else None)
 
     def action_history(self) -> None:
         tabs = self.query_one("#model-tabs", TabbedContent)

@@ -461,20 +461,29 @@ class RunDetailScreen(ChartOptions, DataScreen):
             return
         current = self.detail.run.data.tags.get(NOTE_TAG, "")
 
+        adapter, run_id = self.adapter, self.run_id
+
         def done(text: str | None) -> None:
             if text is not None:
-                self.write("describe", text)
+                self.post_message(ActionDone("description saved"))
         self.app.push_screen(PromptDialog("Description", f"Description of {self.detail.run.info.run_name}:",
-                                          current, multiline=True), done)
+                                          current, multiline=True,
+                                          save=lambda text: adapter.describe_run(run_id, text)), done)
 
     def action_rename(self) -> None:
         if self.detail is None:
             return
 
+        adapter, run_id = self.adapter, self.run_id
+
+        def save(name: str) -> None:  # in the dialog: a refused name keeps it open with the text
+            if name.strip():
+                adapter.rename_run(run_id, name.strip())
+
         def done(name: str | None) -> None:
             if name and name.strip():
-                self.write("rename", name.strip())
-        self.app.push_screen(PromptDialog("Rename run", "New name:", self.detail.run.info.run_name), done)
+                self.post_message(ActionDone(f"renamed to {name.strip()}"))
+        self.app.push_screen(PromptDialog("Rename run", "New name:", self.detail.run.info.run_name, save=save), done)
 
     def action_tags(self) -> None:
         if self.detail is None:
@@ -488,16 +497,6 @@ class RunDetailScreen(ChartOptions, DataScreen):
             self.notify("this run has no parent run", severity="warning")
             return
         self.lt_app.open_run(self.detail.run.data.tags[PARENT_TAG])
-
-    @work(thread=True, group="write", exit_on_error=False, description="Saving")
-    def write(self, what: str, value: str) -> None:
-        if what == "describe":
-            self.adapter.describe_run(self.run_id, value)
-            text = "description saved"
-        else:
-            self.adapter.rename_run(self.run_id, value)
-            text = f"renamed to {value}"
-        self.post_message(ActionDone(text))
 
     def on_action_done(self, message: ActionDone) -> None:
         self.notify(message.text, timeout=3 if not message.text.startswith("saved ") else 8)

@@ -22,10 +22,12 @@ from lighttrack.errors import InvalidArgument
 from tui.widgets.footer import FittedFooter
 from tui.adapter import PARENT_TAG, RunQuery, RunRow, RunsPage
 from tui.format import duration, ellipsize, ellipsize_middle, rich_colour, short_labels, status_text, when
-from tui.messages import ActionDone, ExperimentNamesLoaded, FilterRejected, PagePrefetched, RunsLoaded
+from tui.messages import ExperimentNamesLoaded, FilterRejected, PagePrefetched, RunsLoaded
 from tui.paging import Pager
 from tui.screens.base import DataScreen
-from tui.screens.dialogs import ColumnChooser, ConfirmDialog, PromptDialog, SortDialog, TagEditor
+from tui.screens.dialogs import ColumnChooser, SortDialog
+from tui.screens.runs_edits import RunEdits
+from tui.screens.runs_paging import RunPaging
 from tui.screens.runs_columns import (
     ATTRIBUTES, NARROW_WIDTHS, OPTIONAL_ATTRIBUTES, Sort, column_label, data_widths, default_columns, name_width,
     value_text,
@@ -50,7 +52,7 @@ class FilterInput(Input):
         self.screen.query_one("#runs-table").focus()
 
 
-class RunsScreen(DataScreen):
+class RunsScreen(RunPaging, RunEdits, DataScreen):
     AUTO_FOCUS = "#runs-table"
     BINDINGS = [
         Binding("space", "mark", "Mark", id="runs.mark", tooltip="Mark or unmark the run (for compare, delete...)"),
@@ -427,46 +429,9 @@ class RunsScreen(DataScreen):
         if self.page is not None:
             self._show()
 
-    # ---------------------------------------------------------------------- paging
     @on(KeyTable.EdgeReached, "#runs-table")
     def edge(self, event: KeyTable.EdgeReached) -> None:
         self.action_page(event.direction, at_edge=True)
-
-    def action_page(self, direction: int, at_edge: bool = False) -> None:
-        """One page on or back. While a page is still loading, keys wait their turn (``]]``
-        moves two pages) and the cursor bumping the edge (a held Down) is dropped."""
-        if self.pager.busy:
-            if not at_edge:
-                self.pager.queue(direction)
-            return
-        index = self.pager.target(direction)
-        if index is None or self.page is None or (direction > 0 and self.page.next_token is None):
-            if not at_edge:
-                self.notify("this is the last page" if direction > 0 else "this is the first page", timeout=2)
-            return
-        self._go(index, -1 if at_edge and direction < 0 else 0)
-
-    def action_first_page(self) -> None:
-        if not self.pager.busy and self.pager.index != 0:
-            self._go(0, 0)
-
-    def action_last_page(self) -> None:
-        if self.pager.busy or self.page is None:
-            return
-        last = self.pager.last_index(self.page.total)
-        if last != self.pager.index:
-            self._go(last, -1)
-
-    def _go(self, index: int, cursor: int) -> None:
-        self.pending_cursor = cursor
-        token = self.pager.start(index)
-        cached = self.pages.get((self.run_query(), token))
-        if cached is not None:
-            # Shown at once (cached pages are dropped whenever the file changes, so it is current).
-            self.post_message(RunsLoaded(cached, False, index))
-            return
-        self.busy()
-        self.load_page(self.run_query(), token, False, index)
 
     # --------------------------------------------------------------------- actions
     def _current(self) -> RunRow | None:
@@ -598,61 +563,3 @@ class RunsScreen(DataScreen):
     def action_view(self) -> None:
         self.view_type = NEXT_VIEW[self.view_type]
         self.restart()
-
-    def action_rename(self) -> None:
-        row = self._current()
-        if row is None:
-            return
-
-        def done(name: str | None) -> None:
-            if name and name.strip() and name.strip() != row.run.info.run_name:
-                self.write("rename", row.run_id, name.strip())
-        self.app.push_screen(PromptDialog("Rename run", "New name:", row.run.info.run_name), done)
-
-    def action_tags(self) -> None:
-        row = self._current()
-        if row is None:
-            return
-        self.app.push_screen(TagEditor(row.run_id, row.run.info.run_name, row.run.data.tags),
-                             lambda changed: self.reload() if changed else None)
-
-    def action_delete(self) -> None:
-        targets = self._targets()
-        if not targets:
-            return
-        names = ", ".join(name for _, name in targets[:5]) + (" ..." if len(targets) > 5 else "")
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self.write("delete", [i for i, _ in targets])
-        self.app.push_screen(ConfirmDialog("Delete runs", f"Delete {len(targets)} run(s): {names}?\n"
-                                           "Restore them with u (press v to see deleted runs).", "Delete"), done)
-
-    def action_restore(self) -> None:
-        targets = self._targets()
-        if not targets:
-            return
-        self.write("restore", [i for i, _ in targets])
-
-    @work(thread=True, group="write", exit_on_error=False, description="Saving")
-    def write(self, what: str, *args) -> None:
-        if what == "rename":
-            self.adapter.rename_run(args[0], args[1])
-            text = f"renamed to {args[1]}"
-        elif what == "delete":
-            self.adapter.delete_runs(args[0])
-            text = f"deleted {len(args[0])} run(s)"
-        else:
-            self.adapter.restore_runs(args[0])
-            text = f"restored {len(args[0])} run(s)"
-        self.post_message(ActionDone(text))
-
-    def on_action_done(self, message: ActionDone) -> None:
-        self.notify(message.text, timeout=3)
-        if message.text.startswith(("deleted", "restored")):
-            self.marked.clear()
-            self.colours.clear()
-        self.totals.clear()  # a delete or restore changes how many runs match
-        self.pages.clear()
-        self.reload()
-

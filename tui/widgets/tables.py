@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -74,6 +75,39 @@ class KeyTable(DataTable):
             self.post_message(self.EdgeReached(self, -1))
             return
         super().action_cursor_up()
+
+    # Sideways by whole columns: scrolling a cell at a time left a column cut at the left edge
+    # showing the tail of its values under a blank header (the label is left-aligned and was
+    # scrolled away), so no one could tell which column it was.
+    def _column_starts(self) -> list[int]:
+        starts, x = [0], 0
+        for column in self.ordered_columns[self.fixed_columns:]:
+            x += column.get_render_width(self)
+            starts.append(x)
+        return starts
+
+    def action_cursor_right(self) -> None:
+        if self.cursor_type in ("cell", "column"):
+            super().action_cursor_right()
+            return
+        width = sum(column.get_render_width(self) for column in self.ordered_columns)
+        natural_max = width - self.scrollable_content_region.width
+        if self.scroll_x >= natural_max:
+            return  # every column to the right is in view
+        target = next((x for x in self._column_starts() if x > self.scroll_x), None)
+        if target is None:
+            return
+        if target > self.max_scroll_x:  # room to the right, so the last columns stay whole too
+            self.virtual_size = Size(self.virtual_size.width + target - self.max_scroll_x, self.virtual_size.height)
+        self.scroll_to(x=target, animate=False, immediate=True)
+
+    def action_cursor_left(self) -> None:
+        if self.cursor_type in ("cell", "column"):
+            super().action_cursor_left()
+            return
+        target = max((x for x in self._column_starts() if x < self.scroll_x), default=None)
+        if target is not None:
+            self.scroll_to(x=target, animate=False, immediate=True)
 
     @property
     def cursor_key(self) -> str | None:
