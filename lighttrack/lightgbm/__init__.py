@@ -223,7 +223,7 @@ def _load(folder: Path, meta: Model, allow_pickle: bool | None = None, trusted_t
             return _rebuild(state, booster)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{folder / SKLEARN_STATE_FILE} cannot rebuild the estimator ({exc!r})") from None
-    return _load_mlflow_sklearn(folder, conf, inside(folder, conf.get("data", SKOPS_FILE), "MLmodel's lightgbm.data"),
+    return _load_mlflow_sklearn(folder, meta, conf, inside(folder, conf.get("data", SKOPS_FILE), "MLmodel's lightgbm.data"),
                                 allow_pickle, trusted_types)
 
 
@@ -234,7 +234,7 @@ def _read_booster(path: Path, lgb: Any) -> Any:
         raise ModelError(f"the lightgbm model file {path.name} could not be read: {exc}") from None
 
 
-def _load_mlflow_sklearn(folder: Path, conf: dict[str, Any], data: Path, allow_pickle: bool | None,
+def _load_mlflow_sklearn(folder: Path, meta: Model, conf: dict[str, Any], data: Path, allow_pickle: bool | None,
                          trusted_types: list[str] | None) -> Any:
     """An MLflow-saved LGBMClassifier/Regressor: skops against our allow-list, or pickle if allowed."""
     fmt = conf.get("serialization_format", "cloudpickle")
@@ -257,6 +257,9 @@ def _load_mlflow_sklearn(folder: Path, conf: dict[str, Any], data: Path, allow_p
 
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle(f"the lightgbm model at {folder}")
+    from lighttrack.models.code_paths import add_model_code
+
+    add_model_code(folder, meta, FLAVOR_NAME)
     import cloudpickle
 
     with open(data, "rb") as f:

@@ -153,6 +153,9 @@ def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None,
         return _load_skops(data, folder, conf, trusted_types)
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle(f"the sklearn model at {folder}")
+    from lighttrack.models.code_paths import add_model_code
+
+    add_model_code(folder, meta, FLAVOR_NAME)
     if fmt == SERIALIZATION_FORMAT_CLOUDPICKLE:
         import cloudpickle
 

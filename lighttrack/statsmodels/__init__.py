@@ -99,6 +99,9 @@ def _load(folder: Path, meta: Model, allow_pickle: bool | None) -> Any:
     data = inside(folder, conf.get("data", DATA_FILE), "MLmodel's statsmodels.data")
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle(f"the statsmodels model at {folder}")
+    from lighttrack.models.code_paths import add_model_code
+
+    add_model_code(folder, meta, FLAVOR_NAME)
     _statsmodels()
     import statsmodels.iolib.api as smio
 

@@ -10,6 +10,7 @@ load only with ``allow_pickle``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,8 @@ def _model_type(conf: dict[str, Any]) -> str:
     return MODEL_TYPE_KERAS if "data" in conf else "tf1-estimator"  # files from old MLflow versions
 
 
-def _custom_objects(data: Path, given: dict[str, Any] | None, allow_pickle: bool | None) -> dict[str, Any] | None:
+def _custom_objects(data: Path, given: dict[str, Any] | None, allow_pickle: bool | None,
+                    add_code: Callable[[], Any]) -> dict[str, Any] | None:
     from lighttrack.pyfunc import pickle_allowed, refuse_pickle
 
     pickled = [data / name for name in _PICKLED_CUSTOM_OBJECTS if (data / name).is_file()]
@@ -152,6 +154,7 @@ def _custom_objects(data: Path, given: dict[str, Any] | None, allow_pickle: bool
         return given
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle(f"the custom objects saved with the model in {data.parent}")
+    add_code()
     import cloudpickle
 
     found: dict[str, Any] = {}
@@ -164,6 +167,7 @@ def _custom_objects(data: Path, given: dict[str, Any] | None, allow_pickle: bool
 def _load(folder: Path, meta: Model, allow_pickle: bool | None, custom_objects: dict[str, Any] | None = None,
           keras_model_kwargs: dict[str, Any] | None = None, saved_model_kwargs: dict[str, Any] | None = None) -> Any:
     from lighttrack.keras import KERAS_MODULE_FILE, MODEL_NAME, load_keras_file
+    from lighttrack.models.code_paths import add_model_code
     from lighttrack.models.files import flavor_conf, inside
 
     conf = flavor_conf(meta, FLAVOR_NAME, folder)
@@ -189,7 +193,8 @@ def _load(folder: Path, meta: Model, allow_pickle: bool | None, custom_objects: 
         target = target.with_suffix(".keras")
     else:
         raise ModelError(f"the keras model at {folder} is a TF<2.16 SavedModel folder, which Keras 3 cannot load")
-    return load_keras_file(target, _custom_objects(data, custom_objects, allow_pickle), allow_pickle,
+    objects = _custom_objects(data, custom_objects, allow_pickle, lambda: add_model_code(folder, meta, FLAVOR_NAME))
+    return load_keras_file(target, objects, allow_pickle,
                            keras_model_kwargs)
 
 
