@@ -239,10 +239,10 @@ def _load_mlflow_sklearn(folder: Path, meta: Model, conf: dict[str, Any], data: 
     """An MLflow-saved LGBMClassifier/Regressor: skops against our allow-list, or pickle if allowed."""
     fmt = conf.get("serialization_format", "cloudpickle")
     if fmt == "skops":
-        from lighttrack.models.trust import check_types, skops_types
+        from lighttrack.models.trust import cached_skops_types, check_types
 
         raw = data.read_bytes()
-        trusted = check_types(skops_types(raw), [*SKOPS_TRUSTED, *(trusted_types or [])],
+        trusted = check_types(cached_skops_types(raw), [*SKOPS_TRUSTED, *(trusted_types or [])],
                               f"the lightgbm skops model at {folder}", conf.get("skops_trusted_types"))
         import skops.io
 

@@ -168,10 +168,10 @@ def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None,
 def _load_skops(data: bytes, folder: Path, conf: dict[str, Any], trusted_types: list[str] | None) -> Any:
     """Trust is decided from the file's own type list before skops is even imported; skops then
     audits the same file again against exactly the types accepted here."""
-    from lighttrack.models.trust import UntrustedModel, check_types, skops_types
+    from lighttrack.models.trust import UntrustedModel, cached_skops_types, check_types
 
     recorded = conf.get("skops_trusted_types") or []
-    trusted = check_types(skops_types(data), trusted_types, f"the skops model at {folder}", recorded)
+    trusted = check_types(cached_skops_types(data), trusted_types, f"the skops model at {folder}", recorded)
     from lighttrack.models.skops_import import skops_io
 
     skops = skops_io()
