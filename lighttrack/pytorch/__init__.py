@@ -165,15 +165,9 @@ def log_model(
     **kwargs: Any,
 ) -> ModelInfo:
     """Save ``pytorch_model`` into the active run (started if none) and register it if asked."""
-    from lighttrack.models.flavor import log_flavor_model
+    from lighttrack.models.flavor import log_with_arguments
 
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, pytorch_model,
-        code_paths=code_paths, pickle_module=pickle_module, signature=signature,
-        input_example=input_example, pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements, metadata=metadata,
-        serialization_format=serialization_format, **kwargs,
-    )
+    return log_with_arguments(save_model, locals())
 
 
 def _code_adder(folder: Path, meta: Model) -> Callable[[], Any]:

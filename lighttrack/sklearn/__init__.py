@@ -129,15 +129,9 @@ def log_model(
 ) -> ModelInfo:
     """Save ``sk_model`` into the active run (started if none) at ``name``/``artifact_path``
     (default "model"), and register it as ``registered_model_name`` when given."""
-    from lighttrack.models.flavor import log_flavor_model
+    from lighttrack.models.flavor import log_with_arguments
 
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, sk_model,
-        conda_env=conda_env, code_paths=code_paths, serialization_format=serialization_format, signature=signature,
-        input_example=input_example, pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements, pyfunc_predict_fn=pyfunc_predict_fn,
-        metadata=metadata, skops_trusted_types=skops_trusted_types,
-    )
+    return log_with_arguments(save_model, locals())
 
 
 def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None,

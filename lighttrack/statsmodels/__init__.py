@@ -83,12 +83,9 @@ def log_model(
     name: str | None = None,
 ) -> ModelInfo:
     """Save the results into the active run (started if none) and register them when asked."""
-    from lighttrack.models.flavor import log_flavor_model
+    from lighttrack.models.flavor import log_with_arguments
 
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, statsmodels_model, code_paths=code_paths, remove_data=remove_data, signature=signature, input_example=input_example,
-        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements, metadata=metadata,
-    )
+    return log_with_arguments(save_model, locals())
 
 
 def _load(folder: Path, meta: Model, allow_pickle: bool | None) -> Any:

@@ -126,16 +126,12 @@ def log_model(
     name: str | None = None,
 ) -> ModelInfo:
     """Save the model into the active run (started if none) and register it when asked."""
-    from lighttrack.models.flavor import log_flavor_model
-
+    arguments = dict(locals())
     if custom_objects is not None:
         raise InvalidArgument("custom_objects are not saved (MLflow pickles them); pass them to load_model instead")
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, model, code_paths=code_paths,
-        signature=signature, input_example=input_example, pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements, saved_model_kwargs=saved_model_kwargs,
-        keras_model_kwargs=keras_model_kwargs, metadata=metadata,
-    )
+    from lighttrack.models.flavor import log_with_arguments
+
+    return log_with_arguments(save_model, arguments)
 
 
 def _model_type(conf: dict[str, Any]) -> str:
