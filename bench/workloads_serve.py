@@ -228,7 +228,8 @@ def _predict_time(ctx, model, X) -> None:
 
 def _version(url: str) -> str | None:
     with urllib.request.urlopen(url + "/version", timeout=30) as response:
-        return json.loads(response.read())["version"]
+        found = json.loads(response.read())["version"]  # an int, as the registry gives versions
+        return None if found is None else str(found)
 
 
 def _swap_run(ctx, url: str, port: int, body: Path, db: Path, folder: Path, env: dict[str, str]) -> None:

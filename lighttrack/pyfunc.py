@@ -206,6 +206,9 @@ def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None) ->
     raw = inside(folder, conf.get("python_model", PYTHON_MODEL_FILE)).read_bytes()
     if not pickle_allowed(allow_pickle) and hashlib.sha256(raw).hexdigest() not in _pickled_here:
         raise refuse_pickle("this custom python model")
+    from lighttrack.models.code_paths import add_model_code
+
+    add_model_code(folder, meta, FLAVOR_NAME)
     pickler, _ = _pickler()
     python_model = pickler.loads(raw)
     artifacts = {

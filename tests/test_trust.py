@@ -211,3 +211,30 @@ def test_the_skops_floor_has_the_code_execution_fixes():
     (skops,) = [d for d in pyproject["project"]["dependencies"] if d.startswith("skops")]
     floor = tuple(int(p) for p in re.search(r">=\s*([\d.]+)", skops).group(1).split("."))
     assert floor >= (0, 12, 0), skops  # CVE-2025-54412/54413 were fixed in 0.12.0
+
+
+def test_the_type_list_is_cached_per_file_content_and_a_cache_cannot_admit_a_type(tmp_path, monkeypatch):
+    """The second load of a skops file reuses its type list (no second schema parse), and an
+    entry in the cache that hides a type only gets the file refused by skops' own audit."""
+    import json
+
+    from lighttrack.models import trust
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(trust, "_types_seen", {})
+    model = RandomForestClassifier(n_estimators=2, random_state=0).fit(X, Y)
+    lighttrack.sklearn.save_model(model, tmp_path / "m")
+    data = (tmp_path / "m" / "model.skops").read_bytes()
+    types = skops_types(data)
+    lighttrack.sklearn.load_model(tmp_path / "m")
+    entries = list((tmp_path / "cache" / "lighttrack" / "skops-types").iterdir())
+    assert len(entries) == 1 and json.loads(entries[0].read_text()) == types
+    assert "sklearn.tree._tree.Tree" in types
+
+    monkeypatch.setattr(trust, "skops_types", lambda data: pytest.fail("the schema was parsed again"))
+    assert lighttrack.sklearn.load_model(tmp_path / "m").predict(X).tolist() == model.predict(X).tolist()
+
+    monkeypatch.setattr(trust, "_types_seen", {})  # a fresh process, whose cache file was edited
+    entries[0].write_text(json.dumps([t for t in types if t != "sklearn.tree._tree.Tree"]))
+    with pytest.raises(UntrustedModel, match="skops' own audit"):
+        lighttrack.sklearn.load_model(tmp_path / "m")

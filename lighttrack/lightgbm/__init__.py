@@ -189,16 +189,12 @@ def log_model(
     metadata: dict[str, Any] | None = None,
     *,
     name: str | None = None,
-    **logged: Any,  # MLflow 3's params, tags, model_type, step, model_id
+    **kwargs: Any,  # MLflow 3's params, tags, model_type, step, model_id
 ) -> ModelInfo:
     """Save ``lgb_model`` into the active run (started if none) and register it when asked."""
-    from lighttrack.models.flavor import log_flavor_model
+    from lighttrack.models.flavor import log_with_arguments
 
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, lgb_model, code_paths=code_paths,
-        signature=signature, input_example=input_example, pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements, metadata=metadata, _logged=logged,
-    )
+    return log_with_arguments(save_model, locals())
 
 
 def _load(folder: Path, meta: Model, allow_pickle: bool | None = None, trusted_types: list[str] | None = None) -> Any:
@@ -224,7 +220,7 @@ def _load(folder: Path, meta: Model, allow_pickle: bool | None = None, trusted_t
             return _rebuild(state, booster)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{folder / SKLEARN_STATE_FILE} cannot rebuild the estimator ({exc!r})") from None
-    return _load_mlflow_sklearn(folder, conf, inside(folder, conf.get("data", SKOPS_FILE), "MLmodel's lightgbm.data"),
+    return _load_mlflow_sklearn(folder, meta, conf, inside(folder, conf.get("data", SKOPS_FILE), "MLmodel's lightgbm.data"),
                                 allow_pickle, trusted_types)
 
 
@@ -235,15 +231,15 @@ def _read_booster(path: Path, lgb: Any) -> Any:
         raise ModelError(f"the lightgbm model file {path.name} could not be read: {exc}") from None
 
 
-def _load_mlflow_sklearn(folder: Path, conf: dict[str, Any], data: Path, allow_pickle: bool | None,
+def _load_mlflow_sklearn(folder: Path, meta: Model, conf: dict[str, Any], data: Path, allow_pickle: bool | None,
                          trusted_types: list[str] | None) -> Any:
     """An MLflow-saved LGBMClassifier/Regressor: skops against our allow-list, or pickle if allowed."""
     fmt = conf.get("serialization_format", "cloudpickle")
     if fmt == "skops":
-        from lighttrack.models.trust import check_types, skops_types
+        from lighttrack.models.trust import cached_skops_types, check_types
 
         raw = data.read_bytes()
-        trusted = check_types(skops_types(raw), [*SKOPS_TRUSTED, *(trusted_types or [])],
+        trusted = check_types(cached_skops_types(raw), [*SKOPS_TRUSTED, *(trusted_types or [])],
                               f"the lightgbm skops model at {folder}", conf.get("skops_trusted_types"))
         import skops.io
 
@@ -258,6 +254,9 @@ def _load_mlflow_sklearn(folder: Path, conf: dict[str, Any], data: Path, allow_p
 
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle(f"the lightgbm model at {folder}")
+    from lighttrack.models.code_paths import add_model_code
+
+    add_model_code(folder, meta, FLAVOR_NAME)
     import cloudpickle
 
     with open(data, "rb") as f:

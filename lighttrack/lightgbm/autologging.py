@@ -4,15 +4,16 @@ Logged, under MLflow's names: the params (and ``num_boost_round`` ...), each val
 metric per iteration as ``<valid name>-<metric>`` with the iteration as step,
 ``best_iteration``/``stopped_iteration`` after early stopping, feature importance as
 ``feature_importance_split.json`` and ``feature_importance_gain.json``, and the model (native
-text; an ``LGBMClassifier`` is logged as itself and rebuilt from its booster on load).
+text; an ``LGBMClassifier`` is logged as itself and rebuilt from its booster on load). The
+loop itself is shared with XGBoost (``lighttrack.models.booster_autolog``).
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-from lighttrack.models.patching import Integration, metric_name, params_text, sample_rows
+from lighttrack.models import booster_autolog
+from lighttrack.models.patching import Integration, metric_name, sample_rows
 
 integration = Integration("lightgbm")
 _UNLOGGED = ("params", "train_set", "valid_sets", "valid_names", "fobj", "feval", "init_model",
@@ -45,15 +46,16 @@ def autolog(
     import lightgbm.engine
     import lightgbm.sklearn
 
+    train = booster_autolog.patched_train(integration, _UNLOGGED, _LogEvalMetrics, _finish_train)
     for owner in (lgb, lightgbm.engine, lightgbm.sklearn):
-        integration.patch(owner, "train", _patched_train)
+        integration.patch(owner, "train", train)
     from lighttrack.lightgbm import SKLEARN_CLASSES
 
     # LGBMClassifier etc. override fit: patch every class that defines its own (the depth
     # guard keeps a subclass's fit calling super().fit one logged training)
     for cls in (lightgbm.sklearn.LGBMModel, *(getattr(lightgbm.sklearn, name) for name in SKLEARN_CLASSES.values())):
         if "fit" in vars(cls):
-            integration.patch(cls, "fit", _patched_fit)
+            integration.patch(cls, "fit", booster_autolog.patched_fit(integration, _finish_fit))
 
 
 class _LogEvalMetrics:
@@ -74,81 +76,30 @@ class _LogEvalMetrics:
         self.history.append(metrics)
 
 
-def _patched_train(original):
-    def train(*args: Any, **kwargs: Any) -> Any:
-        if not integration.wants_run():
-            return original(*args, **kwargs)
-        bound = inspect.signature(original).bind(*args, **kwargs)
-        bound.apply_defaults()
-        call = dict(bound.arguments)
-        recorder = _LogEvalMetrics()
-        call["callbacks"] = [*(call.get("callbacks") or []), recorder]
-        if integration.depth > 0:  # inside an estimator's fit, which logs params and the model
-            integration.history = recorder.history
-            return original(**call)
-        with integration.training(), integration.managed_run():
-            import lighttrack
-
-            logged = {**(call.get("params") or {}),
-                      **{k: v for k, v in call.items() if k not in _UNLOGGED and v is not None}}
-            integration.safely("log params", lambda: lighttrack.log_params(params_text(logged)))
-            train_set = call["train_set"]
-            raw = getattr(train_set, "data", None)
-            rows = integration.safely("take example rows", lambda: sample_rows(raw)) if raw is not None else None
-            booster = original(**call)
-            _after_training(booster, recorder.history, booster, rows, booster.predict)
-            return booster
-
-    return train
+def _finish_train(call: dict[str, Any], history: list[dict[str, float]], train) -> Any:
+    # LightGBM frees a Dataset's raw data once it is constructed: take the rows first
+    raw = getattr(call["train_set"], "data", None)
+    rows = integration.safely("take example rows", lambda: sample_rows(raw)) if raw is not None else None
+    booster = train()
+    _after_training(booster, history, booster, rows, booster.predict)
+    return booster
 
 
-def _patched_fit(original):
-    def fit(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
-        if integration.depth > 0 or not integration.wants_run():
-            return original(self, X, *args, **kwargs)
-        with integration.training(), integration.managed_run():
-            import lighttrack
-
-            integration.safely("log params", lambda: lighttrack.log_params(params_text(self.get_params())))
-            integration.history = []
-            rows = integration.safely("take example rows", lambda: sample_rows(X))
-            result = original(self, X, *args, **kwargs)
-            _after_training(self.booster_, integration.history, self, rows, self.predict)
-            return result
-
-    return fit
+def _finish_fit(estimator: Any, X: Any, fit) -> Any:
+    rows = integration.safely("take example rows", lambda: sample_rows(X))
+    result = fit()
+    _after_training(estimator.booster_, integration.history, estimator, rows, estimator.predict)
+    return result
 
 
 def _after_training(booster: Any, history: list[dict[str, float]], model: Any, rows: Any, predict) -> None:
-    import lighttrack
-
-    config = integration.config
-    if booster.best_iteration > 0 and history:
-        best = int(booster.best_iteration)
-
-        def log_best() -> None:
-            lighttrack.log_metrics({"stopped_iteration": len(history), "best_iteration": best})
-            if history[best - 1]:
-                lighttrack.log_metrics(history[best - 1], step=len(history))
-
-        integration.safely("log the best iteration", log_best)
-    names = booster.feature_name()
-    for kind in _IMPORTANCE_TYPES:
-        integration.safely(f"log {kind} feature importance", lambda kind=kind: lighttrack.log_dict(
-            {n: float(v) for n, v in zip(names, booster.feature_importance(importance_type=kind))},
-            f"feature_importance_{kind}.json"))
-    if config["log_models"]:
-        integration.safely("log the model", lambda: _log_model(model, rows, predict))
-
-
-def _log_model(model: Any, rows: Any, predict) -> None:
     import lighttrack.lightgbm
-    from lighttrack.models.signature import infer_signature
 
-    config = integration.config
-    signature = None
-    if rows is not None and config["log_model_signatures"]:
-        signature = integration.safely("infer a signature", lambda: infer_signature(rows, predict(rows)))
-    lighttrack.lightgbm.log_model(model, name="model", signature=signature or False,
-                                  input_example=rows if config["log_input_examples"] else None,
-                                  registered_model_name=config["registered_model_name"])
+    if booster.best_iteration > 0 and history:
+        best = int(booster.best_iteration)  # LightGBM counts iterations from 1
+        booster_autolog.log_best_iteration(integration, len(history), best, history[best - 1], len(history))
+    names = booster.feature_name()
+    booster_autolog.log_importances(integration, {
+        kind: lambda kind=kind: {n: float(v) for n, v in zip(names, booster.feature_importance(importance_type=kind))}
+        for kind in _IMPORTANCE_TYPES})
+    booster_autolog.log_trained_model(integration, lighttrack.lightgbm.log_model, model, lambda: rows, predict)

@@ -18,9 +18,16 @@ Saving (``lighttrack.models.flavor``)::
     # finish_model writes requirements.txt/python_env.yaml/conda.yaml, the python_function
     # block, the flavour block, file_hashes of every file, then MLmodel.
 
-Logging: ``log_model`` is ``log_flavor_model(save_model, artifact_path, name,
-registered_model_name, model, **save_kwargs)`` (save_model must accept ``_run_id=`` and
-``_artifact_path=`` keywords and take the path right after the positional args given).
+Logging: ``log_model`` keeps MLflow's full signature and its body is
+``return log_with_arguments(save_model, locals())``: the model (save_model's first parameter)
+and every argument save_model also takes go to ``log_flavor_model(save_model, artifact_path,
+name, registered_model_name, model, **save_kwargs)`` (save_model must accept ``_run_id=`` and
+``_artifact_path=`` keywords and take the path right after the model).
+
+Autolog: ``lighttrack.models.patching.Integration`` holds one library's switches and patches;
+gradient-boosting libraries (XGBoost, LightGBM) share their whole training loop
+(``lighttrack.models.booster_autolog``: patched ``train``/``fit``, best iteration, feature
+importance, the model) and pass in only their callback and where example rows come from.
 
 Loading (``lighttrack.models.files``)::
 

@@ -146,3 +146,26 @@ def log_flavor_model(save_model: Callable[..., Model], artifact_path: str | None
 
 
 _LOGGED_KEYS = ("params", "tags", "model_type", "step", "model_id")
+
+
+def log_with_arguments(save_model: Callable[..., Model], arguments: dict[str, Any]):
+    """A flavour's ``log_model`` body: ``log_with_arguments(save_model, locals())`` as its first
+    statement. ``log_model`` keeps MLflow's full signature (names, order, defaults); this hands
+    its model (``save_model``'s first parameter) and every argument ``save_model`` also takes to
+    ``log_flavor_model``, plus ``**kwargs`` when log_model has them. Arguments only MLflow's
+    logging has (``await_registration_for`` ...) are accepted and dropped, as before."""
+    import inspect
+
+    params = inspect.signature(save_model).parameters
+    named = [p.name for p in params.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    given = dict(arguments)
+    extra = given.pop("kwargs", None) or {}
+    model = given.pop(named[0])
+    forwarded = {k: v for k, v in given.items() if k in named and k != "path" and not k.startswith("_")}
+    # MLflow 3's logged-model keywords go to the LoggedModel; other extras reach save_model only
+    # when it takes **kwargs (torch.save's), else logged_model_keywords refuses them by name
+    takes_extra = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    logged = {k: v for k, v in extra.items() if k in _LOGGED_KEYS or not takes_extra}
+    rest = {k: v for k, v in extra.items() if k not in logged}
+    return log_flavor_model(save_model, given.get("artifact_path"), given.get("name"),
+                            given.get("registered_model_name"), model, **forwarded, **rest, _logged=logged)

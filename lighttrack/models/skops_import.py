@@ -27,10 +27,14 @@ class _TypeName:
         self.__name__ = name
 
 
+def cache_folder() -> Path:
+    """lighttrack's folder in the user's cache ($XDG_CACHE_HOME or ~/.cache)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lighttrack"
+
+
 def _cache_file() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     versions = f"{metadata.version('scikit-learn')}-{metadata.version('skops')}"
-    return base / "lighttrack" / f"sklearn-estimators-{versions}.json"
+    return cache_folder() / f"sklearn-estimators-{versions}.json"
 
 
 def _cached_names() -> list[list[str]] | None:

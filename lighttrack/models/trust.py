@@ -15,8 +15,10 @@ Anything else is refused before skops parses the file, naming the types; what ML
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import io
+import os
 import json
 import sys
 import zipfile
@@ -106,6 +108,51 @@ def skops_types(data: bytes) -> list[str]:
         elif isinstance(node, list):
             stack.extend(node)
     return sorted(found)
+
+
+#: sha256 of a skops file -> its type list, for files this process already read
+_types_seen: dict[str, list[str]] = {}
+
+
+def _types_cache(digest: str):
+    from lighttrack.models.skops_import import cache_folder
+
+    return cache_folder() / "skops-types" / f"{digest}.json"
+
+
+def cached_skops_types(data: bytes) -> list[str]:
+    """``skops_types(data)``, remembered per file content (in memory and in the user's cache
+    folder), so a model loaded again skips a second parse of its schema.
+
+    This is a speed-up, not a trust input: the list still goes through ``check_types``, and
+    skops audits the file against exactly the list accepted there, so a cache entry that left a
+    type out only makes skops refuse the file; it can never admit a type.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    found = _types_seen.get(digest)
+    if found is None:
+        file = _types_cache(digest)
+        try:
+            found = json.loads(file.read_text())
+        except (OSError, ValueError):
+            found = None
+        if not (isinstance(found, list) and all(isinstance(t, str) for t in found)):
+            found = skops_types(data)
+            _store_types(file, found)
+        if len(_types_seen) > 64:
+            _types_seen.clear()
+        _types_seen[digest] = found
+    return list(found)
+
+
+def _store_types(file, types: list[str]) -> None:
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_name(f"{file.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(types))
+        os.replace(tmp, file)
+    except OSError:
+        pass  # no cache folder: the next load parses the schema again, nothing else changes
 
 
 def check_types(types: Iterable[str], trusted_types: Iterable[str] | None, what: str,

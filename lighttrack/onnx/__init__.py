@@ -121,15 +121,9 @@ def log_model(
     **kwargs: Any,
 ) -> ModelInfo:
     """Save ``onnx_model`` into the active run (started if none) and register it if asked."""
-    from lighttrack.models.flavor import log_flavor_model
+    from lighttrack.models.flavor import log_with_arguments
 
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, onnx_model,
-        code_paths=code_paths, signature=signature, input_example=input_example,
-        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
-        onnx_execution_providers=onnx_execution_providers, onnx_session_options=onnx_session_options,
-        metadata=metadata, save_as_external_data=save_as_external_data, **kwargs,
-    )
+    return log_with_arguments(save_model, locals())
 
 
 def check_external_data(model_file: Path, folder: Path, hashes: dict[str, str] | None) -> None:

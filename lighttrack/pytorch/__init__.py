@@ -11,6 +11,7 @@ is there on request and loads only with ``allow_pickle=True``. Files: ``data/mod
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -164,24 +165,26 @@ def log_model(
     **kwargs: Any,
 ) -> ModelInfo:
     """Save ``pytorch_model`` into the active run (started if none) and register it if asked."""
-    from lighttrack.models.flavor import log_flavor_model
+    from lighttrack.models.flavor import log_with_arguments
 
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, pytorch_model,
-        code_paths=code_paths, pickle_module=pickle_module, signature=signature,
-        input_example=input_example, pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements, metadata=metadata,
-        serialization_format=serialization_format, **kwargs,
-    )
+    return log_with_arguments(save_model, locals())
 
 
-def _load_from_data(data: Path, allow_pickle: bool | None, device: Any = None) -> Any:
+def _code_adder(folder: Path, meta: Model) -> Callable[[], Any]:
+    """Put the model's code_paths on sys.path; called only once pickle is allowed."""
+    from lighttrack.models.code_paths import add_model_code
+
+    return lambda: add_model_code(folder, meta, FLAVOR_NAME)
+
+
+def _load_from_data(data: Path, allow_pickle: bool | None, add_code: Callable[[], Any], device: Any = None) -> Any:
     from lighttrack.pyfunc import pickle_allowed, refuse_pickle
 
     torch = _torch()
     if (data / _PICKLE_FILE).is_file():
         if not pickle_allowed(allow_pickle):
             raise refuse_pickle(f"the PyTorch model at {data.parent} (serialization_format='pickle')")
+        add_code()
         name = (data / _PICKLE_MODULE_INFO).read_text().strip() if (data / _PICKLE_MODULE_INFO).is_file() else "pickle"
         if name not in _PICKLE_MODULES:
             raise ModelError(f"the PyTorch model at {data.parent} names pickle module {name!r}; lighttrack "
@@ -211,7 +214,7 @@ def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None, *
     with opened_model(model_uri, dst_path, verify) as (folder, meta):
         conf = flavor_conf(meta, FLAVOR_NAME, folder)
         return _load_from_data(inside(folder, conf.get("model_data", _DATA), "MLmodel's model_data"),
-                               allow_pickle, device)
+                               allow_pickle, _code_adder(folder, meta), device)
 
 
 class _TorchPyfunc:
@@ -244,7 +247,8 @@ def _load_pyfunc(folder: Path, meta: Model, allow_pickle: bool | None = None, **
 
     conf = meta.flavors.get(FLAVOR_NAME) or flavor_conf(meta, "python_function", folder)
     data = conf.get("model_data") or conf.get("data") or _DATA
-    return _TorchPyfunc(_load_from_data(inside(folder, data, "MLmodel's model data"), allow_pickle))
+    return _TorchPyfunc(_load_from_data(inside(folder, data, "MLmodel's model data"), allow_pickle,
+                                        _code_adder(folder, meta)))
 
 
 def autolog(*args: Any, **kwargs: Any) -> None:

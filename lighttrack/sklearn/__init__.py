@@ -125,19 +125,13 @@ def log_model(
     skops_trusted_types: list[str] | None = None,
     *,
     name: str | None = None,
-    **_: Any,
+    **kwargs: Any,  # MLflow 3's params, tags, model_type, step, model_id
 ) -> ModelInfo:
     """Save ``sk_model`` into the active run (started if none) at ``name``/``artifact_path``
     (default "model"), and register it as ``registered_model_name`` when given."""
-    from lighttrack.models.flavor import log_flavor_model
+    from lighttrack.models.flavor import log_with_arguments
 
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, sk_model,
-        conda_env=conda_env, code_paths=code_paths, serialization_format=serialization_format, signature=signature,
-        input_example=input_example, pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements, pyfunc_predict_fn=pyfunc_predict_fn,
-        metadata=metadata, skops_trusted_types=skops_trusted_types, _logged=_,
-    )
+    return log_with_arguments(save_model, locals())
 
 
 def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None,
@@ -153,6 +147,9 @@ def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None,
         return _load_skops(data, folder, conf, trusted_types)
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle(f"the sklearn model at {folder}")
+    from lighttrack.models.code_paths import add_model_code
+
+    add_model_code(folder, meta, FLAVOR_NAME)
     if fmt == SERIALIZATION_FORMAT_CLOUDPICKLE:
         import cloudpickle
 
@@ -165,10 +162,10 @@ def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None,
 def _load_skops(data: bytes, folder: Path, conf: dict[str, Any], trusted_types: list[str] | None) -> Any:
     """Trust is decided from the file's own type list before skops is even imported; skops then
     audits the same file again against exactly the types accepted here."""
-    from lighttrack.models.trust import UntrustedModel, check_types, skops_types
+    from lighttrack.models.trust import UntrustedModel, cached_skops_types, check_types
 
     recorded = conf.get("skops_trusted_types") or []
-    trusted = check_types(skops_types(data), trusted_types, f"the skops model at {folder}", recorded)
+    trusted = check_types(cached_skops_types(data), trusted_types, f"the skops model at {folder}", recorded)
     from lighttrack.models.skops_import import skops_io
 
     skops = skops_io()

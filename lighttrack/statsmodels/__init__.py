@@ -81,15 +81,12 @@ def log_model(
     metadata: dict[str, Any] | None = None,
     *,
     name: str | None = None,
-    **logged: Any,  # MLflow 3's params, tags, model_type, step, model_id
+    **kwargs: Any,  # MLflow 3's params, tags, model_type, step, model_id
 ) -> ModelInfo:
     """Save the results into the active run (started if none) and register them when asked."""
-    from lighttrack.models.flavor import log_flavor_model
+    from lighttrack.models.flavor import log_with_arguments
 
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, statsmodels_model, code_paths=code_paths, remove_data=remove_data, signature=signature, input_example=input_example,
-        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements, metadata=metadata, _logged=logged,
-    )
+    return log_with_arguments(save_model, locals())
 
 
 def _load(folder: Path, meta: Model, allow_pickle: bool | None) -> Any:
@@ -100,6 +97,9 @@ def _load(folder: Path, meta: Model, allow_pickle: bool | None) -> Any:
     data = inside(folder, conf.get("data", DATA_FILE), "MLmodel's statsmodels.data")
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle(f"the statsmodels model at {folder}")
+    from lighttrack.models.code_paths import add_model_code
+
+    add_model_code(folder, meta, FLAVOR_NAME)
     _statsmodels()
     import statsmodels.iolib.api as smio
 

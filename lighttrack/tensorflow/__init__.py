@@ -10,6 +10,7 @@ load only with ``allow_pickle``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,19 +124,15 @@ def log_model(
     metadata: dict[str, Any] | None = None,
     *,
     name: str | None = None,
-    **logged: Any,  # MLflow 3's params, tags, model_type, step, model_id
+    **kwargs: Any,  # MLflow 3's params, tags, model_type, step, model_id
 ) -> ModelInfo:
     """Save the model into the active run (started if none) and register it when asked."""
-    from lighttrack.models.flavor import log_flavor_model
-
+    arguments = dict(locals())
     if custom_objects is not None:
         raise InvalidArgument("custom_objects are not saved (MLflow pickles them); pass them to load_model instead")
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, model, code_paths=code_paths,
-        signature=signature, input_example=input_example, pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements, saved_model_kwargs=saved_model_kwargs,
-        keras_model_kwargs=keras_model_kwargs, metadata=metadata, _logged=logged,
-    )
+    from lighttrack.models.flavor import log_with_arguments
+
+    return log_with_arguments(save_model, arguments)
 
 
 def _model_type(conf: dict[str, Any]) -> str:
@@ -145,7 +142,8 @@ def _model_type(conf: dict[str, Any]) -> str:
     return MODEL_TYPE_KERAS if "data" in conf else "tf1-estimator"  # files from old MLflow versions
 
 
-def _custom_objects(data: Path, given: dict[str, Any] | None, allow_pickle: bool | None) -> dict[str, Any] | None:
+def _custom_objects(data: Path, given: dict[str, Any] | None, allow_pickle: bool | None,
+                    add_code: Callable[[], Any]) -> dict[str, Any] | None:
     from lighttrack.pyfunc import pickle_allowed, refuse_pickle
 
     pickled = [data / name for name in _PICKLED_CUSTOM_OBJECTS if (data / name).is_file()]
@@ -153,6 +151,7 @@ def _custom_objects(data: Path, given: dict[str, Any] | None, allow_pickle: bool
         return given
     if not pickle_allowed(allow_pickle):
         raise refuse_pickle(f"the custom objects saved with the model in {data.parent}")
+    add_code()
     import cloudpickle
 
     found: dict[str, Any] = {}
@@ -165,6 +164,7 @@ def _custom_objects(data: Path, given: dict[str, Any] | None, allow_pickle: bool
 def _load(folder: Path, meta: Model, allow_pickle: bool | None, custom_objects: dict[str, Any] | None = None,
           keras_model_kwargs: dict[str, Any] | None = None, saved_model_kwargs: dict[str, Any] | None = None) -> Any:
     from lighttrack.keras import KERAS_MODULE_FILE, MODEL_NAME, load_keras_file
+    from lighttrack.models.code_paths import add_model_code
     from lighttrack.models.files import flavor_conf, inside
 
     conf = flavor_conf(meta, FLAVOR_NAME, folder)
@@ -190,7 +190,8 @@ def _load(folder: Path, meta: Model, allow_pickle: bool | None, custom_objects: 
         target = target.with_suffix(".keras")
     else:
         raise ModelError(f"the keras model at {folder} is a TF<2.16 SavedModel folder, which Keras 3 cannot load")
-    return load_keras_file(target, _custom_objects(data, custom_objects, allow_pickle), allow_pickle,
+    objects = _custom_objects(data, custom_objects, allow_pickle, lambda: add_model_code(folder, meta, FLAVOR_NAME))
+    return load_keras_file(target, objects, allow_pickle,
                            keras_model_kwargs)
 
 

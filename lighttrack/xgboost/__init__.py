@@ -108,16 +108,12 @@ def log_model(
     metadata: dict[str, Any] | None = None,
     *,
     name: str | None = None,
-    **logged: Any,  # MLflow 3's params, tags, model_type, step, model_id
+    **kwargs: Any,  # MLflow 3's params, tags, model_type, step, model_id
 ) -> ModelInfo:
     """Save ``xgb_model`` into the active run (started if none) and register it when asked."""
-    from lighttrack.models.flavor import log_flavor_model
+    from lighttrack.models.flavor import log_with_arguments
 
-    return log_flavor_model(
-        save_model, artifact_path, name, registered_model_name, xgb_model, code_paths=code_paths,
-        signature=signature, input_example=input_example, pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements, model_format=model_format, metadata=metadata, _logged=logged,
-    )
+    return log_with_arguments(save_model, locals())
 
 
 def _load(folder: Path, meta: Model) -> Any:
