@@ -209,11 +209,9 @@ class LighttrackClient(RegistryMixin):
 
     def data_version(self) -> int:
         """A number that changes whenever another connection or process commits to the file
-        (SQLite's ``PRAGMA data_version``, per thread): poll it to refresh views live."""
-        from lighttrack.store.shards import refresh
-
-        refresh(self.path)  # shard mode: fold live shards in, so a live view sees them
-        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+        (SQLite's ``PRAGMA data_version``, per thread): poll it to refresh views live. In shard
+        mode polling is also what makes a reader follow the shards (store/live_view.py)."""
+        return self.store.data_version()
 
     # ------------------------------------------------------------ params, tags, metrics
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
