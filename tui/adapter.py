@@ -139,7 +139,7 @@ class TrackingAdapter:
         """The client edits go through: the viewing client itself, unless that one only reads
         (shard mode: viewing never writes the file or its shards), then a writing client on
         the same file, opened at the first edit."""
-        if not self.client.store.readonly:
+        if not self.client.readonly:
             return self.client
         if self._editor is None:
             self._editor = LighttrackClient(self.client.path)

@@ -253,15 +253,8 @@ def make_app(source: str | os.PathLike[str] | LighttrackClient | None = None, *,
     """The one way to build the app (CLI, tests, benchmarks). ``source`` is a file path, a
     client, or None for the file the API would use. Opening a file that is not lighttrack's
     raises ``LighttrackError`` here, before any screen, and leaves it untouched."""
-    if isinstance(source, LighttrackClient):
-        client = source
-    else:
-        from lighttrack.config import resolve_path
-        from lighttrack.store import shards
-
-        path = resolve_path(source)
-        # Shard mode: viewing reads the shards live through a private copy and writes nothing;
-        # the first edit opens a writing client (TrackingAdapter.editor).
-        client = LighttrackClient(path, readonly=shards.enabled(path) and (path.exists() or shards.folder(path).is_dir()))
+    # Shard mode: viewing follows the shards live and writes nothing; the first edit opens a
+    # writing client (TrackingAdapter.editor).
+    client = source if isinstance(source, LighttrackClient) else LighttrackClient.for_viewing(source)
     return LighttrackApp(client, experiment_ids=experiment_ids, run_id=run_id, live=live,
                          poll_interval=poll_interval, theme=theme)
