@@ -99,3 +99,9 @@ def test_gc_reports_runs_and_points_purged_to_its_callback(tmp_path):
     assert report.runs == 3
     assert calls[-1] == (("done", 3, 3), {"points": 60})
     assert [a[0] for a, _ in calls] == ["runs", "runs", "unused blobs", "VACUUM", "done"]
+
+
+def test_export_shows_rates_on_a_terminal(tmp_path):
+    db = _file(tmp_path / "a.db", runs=3, points=10)
+    done = _cli("--db", str(db), "export", "-o", str(tmp_path / "out.db"), terminal=True)
+    assert "runs/s" in done.stderr and "points/s" in done.stderr

@@ -10,23 +10,6 @@ from lighttrack.store.merge import MergeReport
 
 
 @contextmanager
-def progress_bar(description: str):
-    """A rich progress display fed by (phase, done, total) callbacks; quiet when not a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True, console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(phase: str, done: int, total: int, points: int = 0) -> None:
-            bar.update(task, description=f"{description}: {phase}", completed=done, total=total or None)
-
-        yield update
-
-
-@contextmanager
 def rate_bar(description: str, unit: str = "runs", console=None):
     """A progress bar fed by (phase, done, total, points=..., runs=...) with runs/s and points/s;
     on stderr, and off when stderr is not a terminal (pipes and CI get only the summary).
@@ -135,7 +118,7 @@ def export(ctx, output: str, experiments, filter_string: str, with_models: bool,
     """Write a new, smaller lighttrack file with just the chosen runs, to carry elsewhere."""
     from lighttrack import sync
 
-    with progress_bar("exporting") as update:
+    with rate_bar("exporting") as update:
         report = sync.export(output, list(experiments) or None, filter_string, with_models,
                              source=(ctx.obj or {}).get("tracking_uri"), include_deleted=include_deleted,
                              progress=update)
