@@ -86,19 +86,19 @@ class LiveView:
         self._shard_stamps: dict[Path, Stamp] = {}
         self._lock = threading.Lock()
         self._last_update = float("-inf")
+        self._followed = False
         self.update(force=True)
 
     # ------------------------------------------------------------------ reading
     def connect(self) -> Connection:
         """A reading connection to the current file, tagged with its generation."""
-        with self._lock:
-            current, generation = self.current, self.generation
-        if current == self.main:
-            conn = open_database(self.main, readonly=True)
-        else:
-            conn = connect(current, readonly=True)
-            conn.path = self.main  # errors name the file the user opened, not the private copy
-        conn.generation = generation  # type: ignore[attr-defined]
+        with self._lock:  # held while opening: an update may not remove the copy meanwhile
+            if self.current == self.main:
+                conn = open_database(self.main, readonly=True)
+            else:
+                conn = connect(self.current, readonly=True)
+                conn.path = self.main  # errors name the file the user opened, not the private copy
+            conn.generation = self.generation  # type: ignore[attr-defined]
         return conn
 
     # ---------------------------------------------------------------- following
@@ -110,27 +110,55 @@ class LiveView:
             return False
         with self._lock:
             self._last_update = now
-            found = {shard: _stamp(shard, "-journal") for shard in shard_files(self.main)}
-            main_stamp = _stamp(self.main, "-wal", "-journal")
-            if not found:
-                if self.current == self.main:
-                    return False
-                self._switch(self.main)  # every shard folded: read the main file itself again
-                return True
-            gone = set(self._shard_stamps) - set(found)
-            if self.current == self.main or main_stamp != self._main_stamp or gone:
-                self._rebuild(found, main_stamp)
-                return True
-            changed = {s: st for s, st in found.items() if self._shard_stamps.get(s) != st}
-            if not changed:
+            try:
+                return self._follow()
+            except Exception as exc:
+                if not self._followed:
+                    raise  # on open: the error belongs where the user named the file
+                # later (a live refresh): keep showing what was read, say why it stopped
+                self._note(f"could not follow the shards: {getattr(exc, 'message', exc)}")
                 return False
-            self._merge_shards(changed)
+            finally:
+                self._followed = True
+
+    def _follow(self) -> bool:
+        """One look at the shards and the main file (under the lock)."""
+        found = {shard: _stamp(shard, "-journal") for shard in shard_files(self.main)}
+        main_stamp = _stamp(self.main, "-wal", "-journal")
+        if not found:
+            if self.current == self.main:
+                return False
+            self._switch(self.main)  # every shard folded: read the main file itself again
             return True
+        gone = set(self._shard_stamps) - set(found)
+        if self.current == self.main or main_stamp != self._main_stamp or gone:
+            self._rebuild(found, main_stamp)
+            return True
+        changed = {s: st for s, st in found.items() if self._shard_stamps.get(s) != st}
+        if not changed:
+            return False
+        self._merge_shards(changed)
+        return True
 
     def _rebuild(self, found: dict[Path, Stamp], main_stamp: Stamp) -> None:
         """A fresh copy of the main file with every shard merged in, as the next generation."""
         folder = self._private_folder()
         copy = folder / f"{self.generation + 1}-{self.main.name}"
+        try:
+            self._copy_main(copy)
+        except BaseException:
+            _remove_database(copy)
+            raise
+        old_builder = self._builder
+        self._builder = connect(copy)
+        self._shard_stamps = {}
+        self._main_stamp = main_stamp
+        self._merge_shards(found)
+        self._switch(copy)
+        if old_builder is not None:
+            old_builder.close()
+
+    def _copy_main(self, copy: Path) -> None:
         if self.main.exists():
             source = open_database(self.main, readonly=True)  # refuses a foreign or too-new file
             try:
@@ -144,14 +172,6 @@ class LiveView:
                 source.close()
         else:  # shards only (nobody folded yet): start from an empty lighttrack file
             open_database(copy).close()  # WAL already: the temporary folder is a local one
-        old_builder = self._builder
-        self._builder = connect(copy)
-        self._shard_stamps = {}
-        self._main_stamp = main_stamp
-        self._merge_shards(found)
-        self._switch(copy)
-        if old_builder is not None:
-            old_builder.close()
 
     def _merge_shards(self, stamps: dict[Path, Stamp]) -> None:
         from lighttrack.errors import LighttrackError
