@@ -459,3 +459,41 @@ def test_the_tui_shows_live_shards_without_writing_and_edits_reach_the_main_file
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_a_damaged_shard_is_left_out_of_the_view_and_said_so(tmp_path, monkeypatch):
+    main = tmp_path / "team.db"
+    writer, run_id = _start_quiet_writer(main)
+    try:
+        junk = shards.folder(main) / "other-1-abc.db"
+        junk.write_bytes(b"not a database at all" * 10)
+        before = _files(tmp_path)
+        monkeypatch.setenv(shards.ENV, "1")
+        reader = LighttrackClient(str(main), readonly=True)
+        assert [r.info.run_id for r in reader.search_runs(None, "", max_results=None)] == [run_id]
+        assert any(note.startswith("other-1-abc.db") for note in reader.store.view.notes)
+        close_all()
+        assert _files(tmp_path) == before
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_a_killed_readers_private_copy_is_removed_by_the_next_reader(tmp_path, monkeypatch):
+    import tempfile
+
+    from lighttrack.store import live_view
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = Path(tempfile.gettempdir()) / f"{live_view.PREFIX}{int(gone.stdout)}-leftover"
+    left.mkdir()
+    (left / "1-team.db").write_bytes(b"x")
+    main = tmp_path / "team.db"
+    writer, _ = _start_quiet_writer(main)
+    try:
+        monkeypatch.setenv(shards.ENV, "1")
+        LighttrackClient(str(main), readonly=True)
+        assert not left.exists()
+    finally:
+        writer.kill()
+        writer.wait()
