@@ -497,3 +497,23 @@ def test_a_killed_readers_private_copy_is_removed_by_the_next_reader(tmp_path, m
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_the_next_writing_open_still_folds_after_live_reads(tmp_path, monkeypatch):
+    main = tmp_path / "team.db"
+    writer, run_id = _start_quiet_writer(main)
+    try:
+        monkeypatch.setenv(shards.ENV, "1")
+        assert len(LighttrackClient(str(main), readonly=True).get_metric_history(run_id, "loss")) == 10
+        close_all()
+        _tell(writer, "more")
+        _tell(writer, "done")
+        assert writer.wait(timeout=60) == 0
+        assert not main.exists() and list(shards.folder(main).glob("*.db"))  # reading folded nothing
+        writing = LighttrackClient(str(main))  # any writing open folds finished shards first
+        assert list(shards.folder(main).glob("*.db")) == []
+        assert [m.step for m in writing.get_metric_history(run_id, "loss")] == list(range(25))
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
