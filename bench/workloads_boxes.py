@@ -103,3 +103,87 @@ def shard_fold(ctx):
         close_all()
         ctx.drop(folder)
     ctx.note("fold_runs", f"{tasks} shards x 1 run x {steps:,} points")
+
+
+LIVE_SHARD_SCRIPT = """
+import sys, lighttrack
+from lighttrack import fluent
+from lighttrack.store.runs import stamp_heartbeats
+lighttrack.set_tracking_uri(sys.argv[1])
+run = lighttrack.start_run(run_name="live")
+n, step = int(sys.argv[2]), 0
+while True:
+    for _ in range(n):
+        lighttrack.log_metric("loss", 1.0 / (step + 1), step=step)
+        step += 1
+    lighttrack.flush()
+    stamp_heartbeats(fluent._client().store.conn, [run.info.run_id])  # newer: a merge takes it
+    print("ready", flush=True)
+    if not sys.stdin.readline():
+        break
+"""
+
+
+@workload("live_view", title="shard mode: a reader's private live view (writes nothing)", order=97.5, repeat=3,
+          rows=[
+    Row("plain", "open + search 100 runs, shards not looked at (LIGHTTRACK_SHARDS=0)", "s"),
+    Row("first", "open + search 100 runs, main file + 1 live shard (copy + merge)", "s"),
+    Row("idle", "  follow: nothing changed", "s"),
+    Row("grown", "  follow: the live shard grew by 5,000 points (merged again)", "s"),
+    Row("copy_rate", "  copying the main file", "MB/s", better="higher"),
+])
+def live_view(ctx):
+    from lighttrack import LighttrackClient, Metric, Param
+    from lighttrack.store import close_all
+    from lighttrack.store.live_view import LiveView
+
+    runs, steps = ctx.size(2 * K, 300), 5 * K
+    env = {**os.environ, "LIGHTTRACK_SHARDS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    folder = ctx.tempdir()
+    main = folder / "team.db"
+    client = LighttrackClient(str(main))
+    exp = client.create_experiment("sweep")
+    for i in range(runs):
+        run_id = client.create_run(exp).info.run_id
+        client.log_batch(run_id, params=[Param(f"p{j}", str(j)) for j in range(10)],
+                         metrics=[Metric("loss", 1.0 / (s + 1), 1000 + s, s) for s in range(100)])
+        client.set_terminated(run_id)
+    close_all()
+    size_mb = main.stat().st_size / 1e6
+    writer = subprocess.Popen([sys.executable, "-c", LIVE_SHARD_SCRIPT, str(main), str(steps)], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        for r in range(ctx.repeat):
+            os.environ["LIGHTTRACK_SHARDS"] = "0"  # the same reader, shards not looked at
+            with Timer() as plain:
+                LighttrackClient(str(main), readonly=True).search_runs(None, "", max_results=100)
+            ctx.record("plain", plain.seconds)
+            close_all()
+            os.environ["LIGHTTRACK_SHARDS"] = "1"
+            with Timer() as first:
+                reader = LighttrackClient(str(main), readonly=True)
+                reader.search_runs(None, "", max_results=100)
+            ctx.record("first", first.seconds)
+            view: LiveView = reader.store.view
+            with Timer() as copy:
+                view._rebuild({}, view._main_stamp)  # the copy alone, no shard merged
+            ctx.record("copy_rate", size_mb / copy.seconds)
+            view.update(force=True)  # back to main + shard
+            with Timer() as idle:
+                view.update(force=True)
+            ctx.record("idle", idle.seconds)
+            writer.stdin.write("go\n")
+            writer.stdin.flush()
+            assert writer.stdout.readline().strip() == "ready"
+            with Timer() as grown:
+                view.update(force=True)
+            ctx.record("grown", grown.seconds)
+            close_all()
+        ctx.note("first", f"main file {size_mb:.1f} MB ({runs:,} runs x 100 points)")
+    finally:
+        os.environ.pop("LIGHTTRACK_SHARDS", None)
+        writer.kill()
+        writer.wait()
+        close_all()
+        ctx.drop(folder)

@@ -47,6 +47,22 @@ class LighttrackClient(RegistryMixin, LoggedModelsMixin):
         self.path = resolve_path(tracking_uri)
         self.store: Store = get_store(self.path, readonly=readonly)
 
+    @classmethod
+    def for_viewing(cls, tracking_uri: str | os.PathLike[str] | None = None) -> LighttrackClient:
+        """A client for a viewer (the TUI). In shard mode it only reads: it follows the shards
+        live through a private copy and never writes the file or its shards (DESIGN.md section
+        10); a viewer that edits opens an ordinary client for that. Elsewhere, the ordinary
+        client (which creates a missing file and upgrades an old one, as opening from Python does)."""
+        from lighttrack.store import shards
+
+        path = resolve_path(tracking_uri)
+        return cls(path, readonly=shards.enabled(path) and (path.exists() or shards.folder(path).is_dir()))
+
+    @property
+    def readonly(self) -> bool:
+        """True for a client that never writes (read commands, a viewer in shard mode)."""
+        return self.store.readonly
+
     @property
     def tracking_uri(self) -> str:
         return f"sqlite:///{self.path}"
@@ -228,11 +244,9 @@ class LighttrackClient(RegistryMixin, LoggedModelsMixin):
 
     def data_version(self) -> int:
         """A number that changes whenever another connection or process commits to the file
-        (SQLite's ``PRAGMA data_version``, per thread): poll it to refresh views live."""
-        from lighttrack.store.shards import refresh
-
-        refresh(self.path)  # shard mode: fold live shards in, so a live view sees them
-        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+        (SQLite's ``PRAGMA data_version``, per thread): poll it to refresh views live. In shard
+        mode polling is also what makes a reader follow the shards (store/live_view.py)."""
+        return self.store.data_version()
 
     # ------------------------------------------------------------ params, tags, metrics
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
@@ -460,12 +474,13 @@ class LighttrackClient(RegistryMixin, LoggedModelsMixin):
             return experiment.experiment_id
         return experiment_store.get(self._conn, text).experiment_id
 
-    def gc(self, older_than_ms: int = 0):
-        """Permanently remove deleted runs/experiments and unused artifact blobs, then VACUUM."""
+    def gc(self, older_than_ms: int = 0, progress=None):
+        """Permanently remove deleted runs/experiments and unused artifact blobs, then VACUUM.
+        ``progress``: see ``store.maintenance.purge`` (the CLI's bar)."""
         from lighttrack.store.maintenance import purge
 
         self.flush()
-        return purge(self._conn, self.path, older_than_ms)
+        return purge(self._conn, self.path, older_than_ms, progress=progress)
 
     def file_report(self, full_check: bool = False):
         """Path, schema version, counts, sizes and an integrity check of the file."""

@@ -286,3 +286,234 @@ def test_statfs_names_this_machines_filesystems():
     fstype = shards.statfs_type(Path("/tmp"))
     assert fstype is not None and fstype not in shards.NETWORK_FILESYSTEMS
     assert shards.STATFS_MAGIC[0x6969] in shards.NETWORK_FILESYSTEMS  # NFS by its magic number
+
+
+# ------------------------------------------------------------- readers that write nothing
+QUIET_LIVE = """
+import sys, lighttrack
+from lighttrack import fluent
+from lighttrack.store import writer
+from lighttrack.store.runs import stamp_heartbeats
+lighttrack.set_tracking_uri(sys.argv[1])
+fluent._client()  # this process's shard
+writer.HEARTBEAT_SECONDS = 10 ** 9  # no heartbeat stamps: the files hold still while readers look
+run = lighttrack.start_run(run_name="live")
+lighttrack.log_param("lr", "0.1")
+for s in range(10):
+    lighttrack.log_metric("loss", float(s), step=s)
+lighttrack.flush()
+print("ready", run.info.run_id, flush=True)
+sys.stdin.readline()
+for s in range(10, 25):
+    lighttrack.log_metric("loss", float(s), step=s)
+lighttrack.flush()
+# the stamp the heartbeat thread would make: a live run's newer heartbeat is what tells a merge
+# that its shard copy replaces the older one
+stamp_heartbeats(fluent._client().store.conn, [run.info.run_id])
+print("more", flush=True)
+sys.stdin.readline()
+lighttrack.end_run()
+print("done", flush=True)
+"""
+
+
+def _files(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder``: its bytes and mtime (what a reader must leave as it was)."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _start_quiet_writer(main: Path) -> tuple[subprocess.Popen, str]:
+    writer = subprocess.Popen([sys.executable, "-c", QUIET_LIVE, str(main)], env=_env(), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    word, run_id = writer.stdout.readline().split()
+    assert word == "ready"
+    return writer, run_id
+
+
+def _tell(writer: subprocess.Popen, expect: str) -> None:
+    writer.stdin.write("go\n")
+    writer.stdin.flush()
+    assert writer.stdout.readline().strip() == expect
+
+
+def test_a_reader_sees_live_shards_and_writes_nothing(tmp_path, monkeypatch):
+    main = tmp_path / "team.db"
+    LighttrackClient(str(main)).create_experiment("already here")  # a main file folded before
+    close_all()
+    writer, run_id = _start_quiet_writer(main)
+    try:
+        before = _files(tmp_path)
+        assert any(name.startswith("team.db.shards/") and name.endswith(".db") for name in before)
+        cli = subprocess.run([sys.executable, "-m", "lighttrack", "--db", str(main), "runs", "list",
+                              "--format", "json"], env=_env(), capture_output=True, text=True)
+        assert cli.returncode == 0, cli.stderr
+        assert run_id in cli.stdout and "RUNNING" in cli.stdout
+        shown = subprocess.run([sys.executable, "-m", "lighttrack", "--db", str(main), "metrics", "export",
+                                run_id, "loss", "--format", "csv"], env=_env(), capture_output=True, text=True)
+        assert shown.returncode == 0, shown.stderr
+        assert len(shown.stdout.strip().splitlines()) == 1 + 10
+        monkeypatch.setenv(shards.ENV, "1")
+        reader = LighttrackClient(str(main), readonly=True)
+        assert reader.get_run(run_id).info.status == "RUNNING"
+        assert reader.get_run(run_id).data.params == {"lr": "0.1"}
+        assert len(reader.get_metric_history(run_id, "loss")) == 10
+        assert {e.name for e in reader.search_experiments()} >= {"already here", "Default"}
+        version = reader.data_version()
+        assert _files(tmp_path) == before  # main file and shard: same bytes, same mtimes
+
+        _tell(writer, "more")
+        reader.store.view.update(force=True)
+        assert reader.data_version() != version  # a live view learns something changed
+        assert [m.step for m in reader.get_metric_history(run_id, "loss")] == list(range(25))
+        during = _files(tmp_path)
+        reader.store.view.update(force=True)  # nothing new: nothing read, nothing written
+        assert reader.get_run(run_id).info.status == "RUNNING"
+        assert _files(tmp_path) == during
+        view_folder = reader.store.view._folder
+        assert view_folder is not None and view_folder.is_dir()
+        close_all()
+        assert not view_folder.exists()  # the private copy goes with the reader
+        assert _files(tmp_path) == during
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+
+
+def test_a_reader_of_shards_alone_needs_no_main_file(tmp_path, monkeypatch):
+    """Nobody has folded yet (the training jobs are the only writers): the runs show anyway,
+    and reading does not create the main file."""
+    main = tmp_path / "team.db"
+    writer, run_id = _start_quiet_writer(main)
+    try:
+        assert not main.exists()
+        monkeypatch.setenv(shards.ENV, "1")
+        reader = LighttrackClient(str(main), readonly=True)
+        assert [r.info.run_id for r in reader.search_runs(None, "", max_results=None)] == [run_id]
+        assert not main.exists()
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_folding_still_works_after_live_reads(tmp_path, monkeypatch):
+    main = tmp_path / "team.db"
+    writer, run_id = _start_quiet_writer(main)
+    try:
+        monkeypatch.setenv(shards.ENV, "1")
+        reader = LighttrackClient(str(main), readonly=True)
+        assert len(reader.get_metric_history(run_id, "loss")) == 10
+        _tell(writer, "more")
+        _tell(writer, "done")
+        assert writer.wait(timeout=60) == 0
+        reader.store.view.update(force=True)
+        assert reader.get_run(run_id).info.status == "FINISHED"
+        assert not main.exists()  # still nothing written by reading
+        done = subprocess.run([sys.executable, "-m", "lighttrack", "--db", str(main), "merge", "--shards"],
+                              env=_env(), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert list(shards.folder(main).glob("*.db")) == []
+        reader.store.view.update(force=True)  # every shard folded: the reader reads the main file
+        assert reader.store.view.current == main
+        assert [m.step for m in reader.get_metric_history(run_id, "loss")] == list(range(25))
+        close_all()
+        run = LighttrackClient(str(main)).get_run(run_id)
+        assert run.info.status == "FINISHED" and run.data.params == {"lr": "0.1"}
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+
+
+def test_the_tui_shows_live_shards_without_writing_and_edits_reach_the_main_file(tmp_path, monkeypatch):
+    pytest.importorskip("textual")
+    import asyncio
+
+    from test_tui_helpers import settle, table_column
+
+    from tui.app import make_app
+
+    main = tmp_path / "team.db"
+    LighttrackClient(str(main)).create_experiment("already here")
+    close_all()
+    writer, run_id = _start_quiet_writer(main)
+    monkeypatch.setenv(shards.ENV, "1")
+
+    async def view() -> None:
+        app = make_app(str(main), live=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            assert app.client.store.readonly and app.client.store.view is not None
+            table = pilot.app.screen.query_one("#experiments-table")
+            names, counts = table_column(table, "name"), table_column(table, "runs")
+            assert dict(zip(names, counts))["Default"] == "1"  # the live run, from its shard
+            assert _files(tmp_path) == before  # viewing wrote nothing
+            app.adapter.describe_experiment("0", "written on purpose")  # an edit is a write
+
+    try:
+        before = _files(tmp_path)
+        asyncio.run(view())
+        close_all()
+        assert LighttrackClient(str(main)).get_experiment("0").tags["mlflow.note.content"] == "written on purpose"
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_a_damaged_shard_is_left_out_of_the_view_and_said_so(tmp_path, monkeypatch):
+    main = tmp_path / "team.db"
+    writer, run_id = _start_quiet_writer(main)
+    try:
+        junk = shards.folder(main) / "other-1-abc.db"
+        junk.write_bytes(b"not a database at all" * 10)
+        before = _files(tmp_path)
+        monkeypatch.setenv(shards.ENV, "1")
+        reader = LighttrackClient(str(main), readonly=True)
+        assert [r.info.run_id for r in reader.search_runs(None, "", max_results=None)] == [run_id]
+        assert any(note.startswith("other-1-abc.db") for note in reader.store.view.notes)
+        close_all()
+        assert _files(tmp_path) == before
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_a_killed_readers_private_copy_is_removed_by_the_next_reader(tmp_path, monkeypatch):
+    import tempfile
+
+    from lighttrack.store import live_view
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = Path(tempfile.gettempdir()) / f"{live_view.PREFIX}{int(gone.stdout)}-leftover"
+    left.mkdir()
+    (left / "1-team.db").write_bytes(b"x")
+    main = tmp_path / "team.db"
+    writer, _ = _start_quiet_writer(main)
+    try:
+        monkeypatch.setenv(shards.ENV, "1")
+        LighttrackClient(str(main), readonly=True)
+        assert not left.exists()
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_the_next_writing_open_still_folds_after_live_reads(tmp_path, monkeypatch):
+    main = tmp_path / "team.db"
+    writer, run_id = _start_quiet_writer(main)
+    try:
+        monkeypatch.setenv(shards.ENV, "1")
+        assert len(LighttrackClient(str(main), readonly=True).get_metric_history(run_id, "loss")) == 10
+        close_all()
+        _tell(writer, "more")
+        _tell(writer, "done")
+        assert writer.wait(timeout=60) == 0
+        assert not main.exists() and list(shards.folder(main).glob("*.db"))  # reading folded nothing
+        writing = LighttrackClient(str(main))  # any writing open folds finished shards first
+        assert list(shards.folder(main).glob("*.db")) == []
+        assert [m.step for m in writing.get_metric_history(run_id, "loss")] == list(range(25))
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()

@@ -135,6 +135,18 @@ class TrackingAdapter:
 
     def __init__(self, client: LighttrackClient) -> None:
         self.client = client
+        self._editor: LighttrackClient | None = None
+
+    @property
+    def editor(self) -> LighttrackClient:
+        """The client edits go through: the viewing client itself, unless that one only reads
+        (shard mode: viewing never writes the file or its shards), then a writing client on
+        the same file, opened at the first edit."""
+        if not self.client.readonly:
+            return self.client
+        if self._editor is None:
+            self._editor = LighttrackClient(self.client.path)
+        return self._editor
 
     @property
     def path(self):
@@ -164,21 +176,21 @@ class TrackingAdapter:
 
     def create_experiment(self, name: str, description: str = "") -> str:
         tags = {NOTE_TAG: description} if description else None
-        return self.client.create_experiment(name, tags=tags)
+        return self.editor.create_experiment(name, tags=tags)
 
     def rename_experiment(self, experiment_id: str, name: str) -> None:
-        self.client.rename_experiment(experiment_id, name)
+        self.editor.rename_experiment(experiment_id, name)
 
     def describe_experiment(self, experiment_id: str, text: str) -> None:
-        self.client.set_experiment_tag(experiment_id, NOTE_TAG, text)
+        self.editor.set_experiment_tag(experiment_id, NOTE_TAG, text)
 
     def delete_experiments(self, ids: list[str]) -> None:
         for experiment_id in ids:
-            self.client.delete_experiment(experiment_id)
+            self.editor.delete_experiment(experiment_id)
 
     def restore_experiments(self, ids: list[str]) -> None:
         for experiment_id in ids:
-            self.client.restore_experiment(experiment_id)
+            self.editor.restore_experiment(experiment_id)
 
     # ------------------------------------------------------------------------- runs
     def runs_page(self, query: RunQuery, token: str | None = None, *, with_total: bool = True) -> RunsPage:
@@ -235,28 +247,28 @@ class TrackingAdapter:
         return self.client.get_run(run_id)
 
     def rename_run(self, run_id: str, name: str) -> None:
-        self.client.update_run(run_id, name=name)
+        self.editor.update_run(run_id, name=name)
 
     def delete_runs(self, ids: list[str]) -> None:
         for run_id in ids:
-            self.client.delete_run(run_id)
+            self.editor.delete_run(run_id)
 
     def restore_runs(self, ids: list[str]) -> None:
         for run_id in ids:
-            self.client.restore_run(run_id)
+            self.editor.restore_run(run_id)
 
     def set_tag(self, run_id: str, key: str, value: str) -> None:
-        self.client.set_tag(run_id, key, value)
+        self.editor.set_tag(run_id, key, value)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self.client.delete_tag(run_id, key)
+        self.editor.delete_tag(run_id, key)
 
     def describe_run(self, run_id: str, text: str) -> None:
         if text.strip():
-            self.client.set_tag(run_id, NOTE_TAG, text)
+            self.editor.set_tag(run_id, NOTE_TAG, text)
         else:
             try:
-                self.client.delete_tag(run_id, NOTE_TAG)
+                self.editor.delete_tag(run_id, NOTE_TAG)
             except NotFound:
                 pass
 
@@ -412,19 +424,19 @@ class TrackingAdapter:
         return ModelDetail(model, versions, history, run_names)
 
     def transition_stage(self, name: str, version: str, stage: str, archive_existing: bool) -> None:
-        self.client.transition_model_version_stage(name, version, stage, archive_existing_versions=archive_existing)
+        self.editor.transition_model_version_stage(name, version, stage, archive_existing_versions=archive_existing)
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
-        self.client.set_registered_model_alias(name, alias, version)
+        self.editor.set_registered_model_alias(name, alias, version)
 
     def delete_alias(self, name: str, alias: str) -> None:
-        self.client.delete_registered_model_alias(name, alias)
+        self.editor.delete_registered_model_alias(name, alias)
 
     def describe_version(self, name: str, version: str, text: str) -> None:
-        self.client.update_model_version(name, version, description=text)
+        self.editor.update_model_version(name, version, description=text)
 
     def describe_model(self, name: str, text: str) -> None:
-        self.client.update_registered_model(name, description=text)
+        self.editor.update_registered_model(name, description=text)
 
     # --------------------------------------------------------------- command palette
     def jump_targets(self, text: str, limit: int = 8) -> list[JumpTarget]:

@@ -253,6 +253,8 @@ def make_app(source: str | os.PathLike[str] | LighttrackClient | None = None, *,
     """The one way to build the app (CLI, tests, benchmarks). ``source`` is a file path, a
     client, or None for the file the API would use. Opening a file that is not lighttrack's
     raises ``LighttrackError`` here, before any screen, and leaves it untouched."""
-    client = source if isinstance(source, LighttrackClient) else LighttrackClient(source)
+    # Shard mode: viewing follows the shards live and writes nothing; the first edit opens a
+    # writing client (TrackingAdapter.editor).
+    client = source if isinstance(source, LighttrackClient) else LighttrackClient.for_viewing(source)
     return LighttrackApp(client, experiment_ids=experiment_ids, run_id=run_id, live=live,
                          poll_interval=poll_interval, theme=theme)

@@ -26,7 +26,11 @@ def _age_ms(text: str | None) -> int:
 @click.pass_context
 def gc(ctx, older_than: str | None) -> None:
     """Purge deleted runs and experiments and unused artifact blobs, then VACUUM."""
-    report = client_from(ctx).gc(_age_ms(older_than))
+    from lighttrack.cli.sync import rate_bar
+
+    client = client_from(ctx)
+    with rate_bar("gc") as update:  # on stderr, only on a terminal
+        report = client.gc(_age_ms(older_than), progress=update)
     click.echo(
         f"purged {report.runs} run(s), {report.experiments} experiment(s), {report.blobs} blob(s); "
         f"file {report.bytes_before:,} -> {report.bytes_after:,} bytes"

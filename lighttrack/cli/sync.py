@@ -10,26 +10,10 @@ from lighttrack.store.merge import MergeReport
 
 
 @contextmanager
-def progress_bar(description: str):
-    """A rich progress display fed by (phase, done, total) callbacks; quiet when not a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True, console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(phase: str, done: int, total: int) -> None:
-            bar.update(task, description=f"{description}: {phase}", completed=done, total=total or None)
-
-        yield update
-
-
-@contextmanager
 def rate_bar(description: str, unit: str = "runs", console=None):
-    """A progress bar fed by (phase, done, total, points=...) with runs/s and points/s; on
-    stderr, and off when stderr is not a terminal (pipes and CI get only the summary)."""
+    """A progress bar fed by (phase, done, total, points=..., runs=...) with runs/s and points/s;
+    on stderr, and off when stderr is not a terminal (pipes and CI get only the summary).
+    ``runs`` is given when the bar counts something else (shards folded)."""
     import time
 
     from rich.console import Console
@@ -42,10 +26,11 @@ def rate_bar(description: str, unit: str = "runs", console=None):
                   transient=True, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task(description, total=None, rates="")
 
-        def update(phase: str, done: int, total: int, points: int = 0) -> None:
+        def update(phase: str, done: int, total: int, points: int = 0, runs: int | None = None) -> None:
             seconds = max(time.perf_counter() - started, 1e-9)
             bar.update(task, description=f"{description}: {phase}", completed=done, total=total or None,
-                       rates=f"{done / seconds:,.1f} {unit}/s, {points / seconds:,.0f} points/s")
+                       rates=f"{(done if runs is None else runs) / seconds:,.1f} {unit}/s, "
+                             f"{points / seconds:,.0f} points/s")
 
         yield update
 
@@ -84,7 +69,7 @@ def merge(ctx, source: str | None, target: str | None, fold_shards: bool) -> Non
         _fold_once(target or (ctx.obj or {}).get("tracking_uri"), echo_nothing=True)
         return
 
-    with progress_bar("merging") as update:
+    with rate_bar("merging") as update:
         report = sync.merge(source, target or (ctx.obj or {}).get("tracking_uri"), progress=update)
     _summary(report, "merged")
 
@@ -95,7 +80,7 @@ def _fold_once(uri: str | None, echo_nothing: bool) -> None:
     from lighttrack.store.shards import fold_path
 
     path = resolve_path(uri)
-    with progress_bar("folding shards") as update:
+    with rate_bar("folding shards") as update:
         report = fold_path(path, progress=update, wait=echo_nothing)
     if report.busy:
         return  # watching: another process is folding right now; the next round will see
@@ -135,7 +120,7 @@ def export(ctx, output: str, experiments, filter_string: str, with_models: bool,
     """Write a new, smaller lighttrack file with just the chosen runs, to carry elsewhere."""
     from lighttrack import sync
 
-    with progress_bar("exporting") as update:
+    with rate_bar("exporting") as update:
         report = sync.export(output, list(experiments) or None, filter_string, with_models,
                              source=(ctx.obj or {}).get("tracking_uri"), include_deleted=include_deleted,
                              progress=update)

@@ -21,11 +21,28 @@ class Store:
         self._writer = None
         self._lock = threading.Lock()
         self._connections: list = []
+        # Shard mode: a reader reads the main file merged with its shards, privately (live_view).
+        self.view = None
+        if readonly:
+            from lighttrack.store import shards
+
+            if shards.enabled(path):
+                from lighttrack.store.live_view import LiveView
+
+                self.view = LiveView(path)
         # Open once now so a bad file fails here, where the user named it.
-        self._local.conn = self._open()
+        try:
+            self._local.conn = self._open()
+        except BaseException:
+            if self.view is not None:
+                self.view.close()
+            raise
 
     def _open(self):
-        conn = open_database(self.path, readonly=self.readonly, create=self.create)
+        if self.view is not None:
+            conn = self.view.connect()
+        else:
+            conn = open_database(self.path, readonly=self.readonly, create=self.create)
         with self._lock:
             self._connections.append(conn)
         return conn
@@ -33,10 +50,29 @@ class Store:
     @property
     def conn(self):
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self.view is not None and conn.generation != self.view.generation:
+            with self._lock:  # the view moved on to a newer copy: this thread reopens
+                if conn in self._connections:
+                    self._connections.remove(conn)
+            conn.close()
+            conn = None
         if conn is None:
             conn = self._open()
             self._local.conn = conn
         return conn
+
+    def data_version(self) -> int:
+        """A number that changes whenever what this Store reads changed (SQLite's ``PRAGMA
+        data_version``, per thread; in shard mode also when the private view moved on)."""
+        if self.view is not None:
+            self.view.update()  # follows the shards without writing anything
+            (version,) = self.conn.execute("PRAGMA data_version").fetchone()
+            return (self.view.generation << 32) | version
+        if not self.readonly:
+            from lighttrack.store.shards import refresh
+
+            refresh(self.path)  # shard mode, a writing open: fold live shards in as snapshots
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
 
     @property
     def writer(self):
@@ -58,6 +94,8 @@ class Store:
                 self._writer.close()
         finally:
             self._close_connections()
+            if self.view is not None:
+                self.view.close()
 
     def _close_connections(self) -> None:
         with self._lock:
@@ -88,9 +126,10 @@ def get_store(path: Path, *, readonly: bool = False) -> Store:
         with _stores_lock:
             store = _stores.get(path) or (_readers.get(path) if readonly else None)
             if store is None:
-                from lighttrack.store.shards import fold_on_open
+                if not readonly:  # a reader never writes: it sees shards through its live view
+                    from lighttrack.store.shards import fold_on_open
 
-                fold_on_open(path)  # shard mode: fold what other processes logged first
+                    fold_on_open(path)  # shard mode: fold what other processes logged first
                 store = Store(path, readonly=readonly, create=not readonly)
                 (_readers if readonly else _stores)[path] = store
     return store

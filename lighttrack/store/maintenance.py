@@ -48,9 +48,17 @@ def file_size(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
-def purge(conn: sqlite3.Connection, path: Path, older_than_ms: int = 0, vacuum: bool = True) -> GcReport:
+#: Runs deleted per statement batch in ``purge``: small enough for the progress bar to move.
+PURGE_BATCH = 500
+
+
+def purge(conn: sqlite3.Connection, path: Path, older_than_ms: int = 0, vacuum: bool = True,
+          progress=None) -> GcReport:
     """Permanently remove deleted runs (and deleted experiments with their runs), then blobs no
-    artifact uses, then VACUUM. ``older_than_ms`` keeps recently deleted things."""
+    artifact uses, then VACUUM. ``older_than_ms`` keeps recently deleted things. ``progress``:
+    called as (phase, runs purged, runs to purge, points=metric points purged) for a bar.
+    Still one transaction: interrupted, the file is as it was."""
+    tick = progress or (lambda phase, done, total, points=0: None)
     before = file_size(path)
     cutoff = now_ms() - older_than_ms
     with write_transaction(conn):
@@ -64,11 +72,21 @@ def purge(conn: sqlite3.Connection, path: Path, older_than_ms: int = 0, vacuum: 
             + (f" OR experiment_id IN ({marks})" if exp_ids else ""),
             [cutoff, *exp_ids],
         ).fetchall()
-        conn.executemany("DELETE FROM runs WHERE id = ?", runs)  # cascades to params, metrics...
+        points = 0
+        tick("runs", 0, len(runs), points=0)
+        for start in range(0, len(runs), PURGE_BATCH):
+            batch = runs[start:start + PURGE_BATCH]
+            points += conn.execute(
+                f"SELECT coalesce(sum(count), 0) FROM latest_metrics WHERE run_id IN ({','.join('?' * len(batch))})",
+                [r for (r,) in batch],
+            ).fetchone()[0]
+            conn.executemany("DELETE FROM runs WHERE id = ?", batch)  # cascades to params, metrics...
+            tick("runs", start + len(batch), len(runs), points=points)
         conn.executemany("DELETE FROM experiments WHERE id = ?", experiments)
         # deleted logged models go too (MLflow's delete_logged_model is soft; gc makes it final)
         conn.execute("DELETE FROM logged_models WHERE lifecycle_stage = 'deleted' AND last_updated_timestamp <= ?",
                      (cutoff,))
+        tick("unused blobs", len(runs), len(runs), points=points)
         blobs = conn.execute(
             "SELECT sha256 FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM artifacts)"
             " AND sha256 NOT IN (SELECT sha256 FROM logged_model_artifacts)"  # a model's own files
@@ -79,8 +97,10 @@ def purge(conn: sqlite3.Connection, path: Path, older_than_ms: int = 0, vacuum: 
         # these, but a file merged from an older tool might).
         conn.execute("DELETE FROM blob_chunks WHERE sha256 NOT IN (SELECT sha256 FROM blobs)")
     if vacuum:
+        tick("VACUUM", len(runs), len(runs), points=points)
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    tick("done", len(runs), len(runs), points=points)
     return GcReport(len(runs), len(experiments), len(blobs), before, file_size(path))
 
 

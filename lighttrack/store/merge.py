@@ -34,7 +34,8 @@ from lighttrack.store.merge_inputs import merge_inputs
 from lighttrack.store.merge_moves import has_column, merge_moves
 from lighttrack.util import now_ms
 
-Progress = Callable[[str, int, int], None]
+#: (phase, runs done, runs in all, points=metric points so far): what a bar needs for runs/s and points/s.
+Progress = Callable[..., None]
 _RUN_FIELDS = ("name", "status", "lifecycle_stage", "start_time", "end_time", "user_id", "host", "pid",
                "heartbeat", "artifact_uri", "deleted_time")
 _MAX_NOTES = 50
@@ -135,7 +136,7 @@ def merge(
     side_files = _side_files(source)
     version = _attach(conn, source)
     report = MergeReport()
-    tick = progress or (lambda phase, done, total: None)
+    tick = _counting(progress, conn, report)
     try:
         with write_transaction(conn):
             _select_runs(conn, run_ids)
@@ -578,3 +579,22 @@ def _merge_aliases(conn, report, name, src_model, dst_model, version_map) -> Non
             report.aliases_added += 1
         elif current[0] != dst_vid:
             report.note(f"alias {name}@{alias} points to another version here: kept this file's")
+
+
+def _counting(progress: Progress | None, conn: sqlite3.Connection, report: MergeReport) -> Callable[[str, int, int], None]:
+    """The merge's phase ticks turned into counts for a progress bar: runs handled so far of the
+    runs selected, and metric points copied so far. Each phase is one set-based statement, so
+    the counts move phase by phase (the bar's clock moves on its own in between)."""
+    if progress is None:
+        return lambda phase, done, total: None
+    selected: list[int] = []
+
+    def tick(phase: str, _done: int, _total: int) -> None:
+        if not selected:  # temp.sel exists from the first tick on
+            selected.append(conn.execute("SELECT count(*) FROM temp.sel").fetchone()[0])
+        runs = selected[0] if phase == "done" else min(selected[0], (
+            report.runs_added + report.runs_replaced + report.runs_kept + report.runs_combined
+            + report.runs_unchanged))
+        progress(phase, runs, selected[0], points=report.metric_points)
+
+    return tick

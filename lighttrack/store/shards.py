@@ -286,7 +286,8 @@ def fold_path(main: Path, include_live: bool = True, progress=None, wait: bool =
                 _leave_wal(conn)
             for done, shard in enumerate(candidates):
                 if progress is not None:
-                    progress("shards", done, len(candidates))
+                    progress("shards", done, len(candidates), points=report.metric_points,
+                             runs=report.runs_added + report.runs_replaced)
                 gone = _writer_gone(shard)
                 if not gone and not include_live:
                     continue
