@@ -3,11 +3,7 @@ pushes to a real `mlflow server` and reads back through MlflowClient."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 import types
-import urllib.request
 
 import numpy as np
 import pytest
@@ -19,7 +15,7 @@ mlflow = pytest.importorskip("mlflow", reason="the test extra installs mlflow")
 sklearn_datasets = pytest.importorskip("sklearn.datasets")
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from tests.mlflow_servers import free_port  # noqa: E402
+from mlflow_servers import MlflowServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -29,28 +25,14 @@ def iris():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{base / 'backend.db'}", "--artifacts-destination", str(base / "art")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            urllib.request.urlopen(uri + "/health", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("mlflow server did not start")
-            time.sleep(0.5)
-    yield uri
-    proc.terminate()
-    proc.wait(timeout=30)
+def server():
+    """A real `mlflow server` (SQLite backend) on a free 127.0.0.1 port, stopped by its process
+    group (SIGTERM, then SIGKILL if it lingers)."""
+    running = MlflowServer(workers=1)
+    try:
+        yield running.start()
+    finally:
+        running.stop()
 
 
 def test_an_mlflow_logged_model_imports_with_its_id_params_metrics_tags(tmp_path, db_path, iris):
