@@ -342,3 +342,21 @@ def test_a_failed_gate_names_metric_values_and_threshold_and_keeps_the_numbers(t
     assert passing.baseline_model_metrics["accuracy_score"] == pytest.approx(candidate)
     assert math.isclose(passing.metrics["accuracy_score"], baseline)
     json.dumps(passing.metrics)  # plain numbers: they go into JSON reports as they are
+
+
+def test_metrics_of_a_logged_model_uri_are_also_the_logged_models(client):
+    """MLflow 3 links evaluation metrics to the logged model being evaluated."""
+    model, data, _ = _regressor()
+    with lt.start_run() as run:
+        info = lt.sklearn.log_model(model, name="m")
+        result = lt.evaluate(info.model_uri, data, targets="label", model_type="regressor")
+    linked = {m.key: m for m in client.get_logged_model(info.model_id).metrics}
+    assert set(linked) == set(result.metrics)
+    assert linked["r2_score"].value == pytest.approx(result.metrics["r2_score"])
+    assert linked["r2_score"].run_id == run.info.run_id
+    # a function is no logged model: its metrics stay the run's only
+    other = lt.evaluate(lambda frame: model.predict(frame), data, targets="label", model_type="regressor")
+    assert client.get_run(other.run_id).data.metrics.keys() == other.metrics.keys()
+    with pytest.raises(lt.exceptions.MlflowException):
+        lt.evaluate(lambda frame: model.predict(frame), data, targets="label", model_type="regressor",
+                    model_id="m-" + "0" * 32)

@@ -141,13 +141,16 @@ def evaluate(
     validation_thresholds: dict[str, MetricThreshold] | None = None,
     env_manager: str = "local",
     model_config: dict[str, Any] | None = None,
+    model_id: str | None = None,
 ) -> EvaluationResult:
     """Evaluate a classifier or regressor on ``data``; log metrics and plots to the run.
 
     ``model``: a model URI (``runs:/``, ``models:/``, a folder), a loaded pyfunc model, a
     function of the features, or None with ``predictions=`` naming the data column of outputs.
     ``evaluator_config``: MLflow's default-evaluator keys (pos_label, label_list, average,
-    sample_weights, metric_prefix, max_classes_for_multiclass_roc_pr)."""
+    sample_weights, metric_prefix, max_classes_for_multiclass_roc_pr).
+    ``model_id``: the logged model the metrics also belong to (MLflow 3); by default the one a
+    ``models:/<model_id>`` URI or a loaded model names."""
     import lighttrack.fluent as fluent
 
     if env_manager != "local":
@@ -170,7 +173,9 @@ def evaluate(
     active = fluent.active_run()
     with contextlib.nullcontext(active) if active is not None else fluent.start_run() as run:
         client = fluent._client()
-        log_evaluation_metrics(client, run.info.run_id, metrics)
+        if model_id is not None:
+            client.get_logged_model(model_id)  # an unknown id is refused before anything is written
+        log_evaluation_metrics(client, run.info.run_id, metrics, model_id or _model_id_of(model, client))
         logger = ArtifactLogger(client, run.info.run_id, config.get("metric_prefix", ""))
         _log_artifacts(logger, model_type, prepared, y_pred, outcome, config)
     result = EvaluationResult(metrics, logger.artifacts, run.info.run_id, baseline_metrics)
@@ -180,3 +185,22 @@ def evaluate(
         # after logging, as MLflow 2 did: the run keeps the numbers that failed the gate
         validate_metrics(validation_thresholds, metrics, baseline_metrics or {})
     return result
+
+
+def _model_id_of(model: Any, client: Any) -> str | None:
+    """The logged model that ``model`` is, when it names one (MLflow 3 links the metrics)."""
+    from lighttrack.models.uri import logged_model_id
+
+    if isinstance(model, str):
+        found = logged_model_id(model)
+    else:
+        found = getattr(getattr(model, "metadata", None), "model_id", None)
+    if not found:
+        return None
+    from lighttrack.errors import NotFound
+
+    try:
+        client.get_logged_model(found)
+    except NotFound:  # a model loaded from a folder may carry an id this file does not have
+        return None
+    return found

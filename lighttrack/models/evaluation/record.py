@@ -10,16 +10,15 @@ from typing import Any
 from lighttrack.models.evaluation.results import EvaluationArtifact
 
 
-def log_evaluation_metrics(client: Any, run_id: str, metrics: dict[str, float]) -> None:
-    """Every evaluation metric, one batch (all or nothing), step 0 and one timestamp, as MLflow.
-
-    The one place evaluation metrics are written: recording them on a logged model as well
-    belongs here too."""
+def log_evaluation_metrics(client: Any, run_id: str, metrics: dict[str, float], model_id: str | None = None) -> None:
+    """Every evaluation metric, one batch (all or nothing), step 0 and one timestamp, as MLflow;
+    with ``model_id`` (MLflow 3) each is also the logged model's metric, from this run."""
     from lighttrack.entities import Metric
     from lighttrack.util import now_ms
 
     timestamp = now_ms()
-    client.log_batch(run_id, metrics=[Metric(key, value, timestamp, 0) for key, value in metrics.items()])
+    client.log_batch(run_id, metrics=[Metric(key, value, timestamp, 0, model_id=model_id)
+                                      for key, value in metrics.items()])
 
 
 class ArtifactLogger:
