@@ -143,6 +143,7 @@ def test_a_truncated_copy_beside_an_empty_wal_is_still_refused_untouched(tmp_pat
 READ_ARGS = {
     "runs show": ["0" * 32], "runs compare": ["0" * 32, "1" * 32], "metrics export": ["0" * 32],
     "models show": ["m"], "models versions": ["m"], "models history": ["m"],
+    "runs checkout": ["0" * 32, "checkout-dir"],
 }
 
 
