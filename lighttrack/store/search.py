@@ -384,7 +384,7 @@ class _Compiler:
             p = list(target.params)
             terms = [(f"{target.sql} IS NULL", p, False)] if target.nullable else []
             return "", [], terms + [(target.sql, p, descending)]
-        if not target.join:
+        if isinstance(target, Related) or not target.join:  # order_terms refuses a Related
             return "", [], [(sql, params, False) for sql, params in self.order_terms(item)]
         text = f"{alias}.{target.join_text}" if target.join_text else None
         num = f"{alias}.{target.join_num}" if target.join_num else None
