@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("textual")
 
 from lighttrack.entities import Param  # noqa: E402
-from test_tui_helpers import _utc, build_sample, run_async_tests, settle, table_column  # noqa: E402,F401
+from test_tui_helpers import _nodes, _utc, build_sample, run_async_tests, settle, shown, table_column  # noqa: E402,F401
 
 from tui.app import make_app  # noqa: E402
 
@@ -491,24 +491,6 @@ async def test_works_at_80x24(client, sample):
         assert sum(widths.values()) + 2 * len(widths) > 0
         assert table_column(table, "attr.start")[0] == "01-01 03:00"  # compact at 80 columns
         assert "metrics.acc" in widths
-
-
-# --------------------------------------------------------------------------- helpers
-def _nodes(node):
-    yield node
-    for child in node.children:
-        yield from _nodes(child)
-
-
-def shown(widget) -> str:
-    """What a Static shows, as plain text."""
-    import io
-
-    from rich.console import Console
-
-    console = Console(width=100, record=True, file=io.StringIO(), color_system=None)
-    console.print(widget.content)
-    return console.export_text()
 
 
 run_async_tests(globals())

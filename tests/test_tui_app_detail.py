@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("textual")
 
-from test_tui_helpers import _utc, build_sample, run_async_tests, settle, table_column  # noqa: E402,F401
+from test_tui_helpers import _nodes, _utc, build_sample, run_async_tests, settle, shown, table_column  # noqa: E402,F401
 
 from tui.app import make_app  # noqa: E402
 
@@ -183,24 +183,6 @@ async def test_a_running_runs_chart_grows_as_it_logs(client, sample):
                 break
         assert len(chart.series[0]) == 5
         assert pilot.app.screen.query_one("#metrics-table").get_row("loss")[5].plain == "5"
-
-
-# --------------------------------------------------------------------------- helpers
-def _nodes(node):
-    yield node
-    for child in node.children:
-        yield from _nodes(child)
-
-
-def shown(widget) -> str:
-    """What a Static shows, as plain text."""
-    import io
-
-    from rich.console import Console
-
-    console = Console(width=100, record=True, file=io.StringIO(), color_system=None)
-    console.print(widget.content)
-    return console.export_text()
 
 
 run_async_tests(globals())

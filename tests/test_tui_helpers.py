@@ -175,3 +175,21 @@ def _build_registry(client, ids: dict[str, str]) -> None:
     client.transition_model_version_stage(name, "1", "Production")
     client.transition_model_version_stage(name, "2", "Staging")
     client.set_registered_model_alias(name, "champion", "1")
+
+
+def _nodes(node):
+    """Every widget under ``node``, itself first."""
+    yield node
+    for child in node.children:
+        yield from _nodes(child)
+
+
+def shown(widget, width: int = 100) -> str:
+    """What a Static shows, as plain text."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(widget.content)
+    return console.export_text()

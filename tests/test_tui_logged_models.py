@@ -13,6 +13,7 @@ sklearn_datasets = pytest.importorskip("sklearn.datasets")
 import lighttrack as mlflow  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from test_tui_helpers import run_async_tests, settle, table_column  # noqa: E402
+from test_tui_helpers import shown as shown_at  # noqa: E402
 
 from tui.app import make_app  # noqa: E402
 
@@ -35,14 +36,7 @@ def logged(client):
 
 
 def shown(widget) -> str:
-    """What a Static shows, as plain text."""
-    import io
-
-    from rich.console import Console
-
-    console = Console(width=140, record=True, file=io.StringIO(), color_system=None)
-    console.print(widget.content)
-    return console.export_text()
+    return shown_at(widget, width=140)
 
 
 async def open_logged_models(pilot) -> None:
