@@ -91,8 +91,15 @@ def _attach(conn: sqlite3.Connection, source: Path) -> int:
         conn.execute("ATTACH DATABASE ? AS src", (file_uri(source, mode="ro"),))
         conn.execute("SELECT count(*) FROM src.sqlite_master").fetchone()
     except sqlite3.OperationalError:
-        # A WAL file on read-only media cannot get its -shm: read it as immutable instead.
         _detach(conn)
+        journal = Path(f"{source}-journal")
+        if journal.exists() and journal.stat().st_size > 0:
+            # A hot journal: a writer died inside a transaction whose pages may already be in
+            # the file. Only a writer can roll it back; read as it lies, it is half a transaction.
+            raise FileError(f"{source} was left mid-transaction (hot journal {journal.name}): open it once "
+                            "with write access (lighttrack merge --shards does this for shards whose "
+                            "writer is gone) so SQLite rolls the unfinished transaction back, then merge")
+        # A WAL file on read-only media cannot get its -shm: read it as immutable instead.
         conn.execute("ATTACH DATABASE ? AS src", (file_uri(source, mode="ro", immutable="1"),))
     (app_id,) = conn.execute("PRAGMA src.application_id").fetchone()
     (version,) = conn.execute("PRAGMA src.user_version").fetchone()

@@ -291,6 +291,8 @@ def fold_path(main: Path, include_live: bool = True, progress=None, wait: bool =
                 gone = _writer_gone(shard)
                 if not gone and not include_live:
                     continue
+                if gone:
+                    _roll_back_unfinished(shard)
                 try:
                     merged = merge(conn, main, shard)
                 except FileError as exc:
@@ -313,6 +315,23 @@ def fold_path(main: Path, include_live: bool = True, progress=None, wait: bool =
         os.close(lock_fd)
         report.seconds = time.perf_counter() - started
     return report
+
+
+def _roll_back_unfinished(shard: Path) -> None:
+    """A writer that died inside a transaction leaves a hot journal; the first read-write open
+    rolls it back (SQLite's own recovery), so the fold merges the last committed state, never
+    half a transaction. Only for shards whose writer is gone: a live one owns its journal."""
+    journal = Path(f"{shard}-journal")
+    if not journal.exists() or journal.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(str(shard), timeout=5)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass  # a damaged shard: the merge refuses it with its own message
 
 
 def _empty(shard: Path) -> bool:
