@@ -20,6 +20,7 @@ from lighttrack.errors import InvalidFilter
 from lighttrack.store.search_parse import (
     And, Comparison, Literal, Node, Not, OrderItem, parse_filter, parse_order_item,
 )
+from lighttrack.store.search_like import like_to_glob, like_to_like
 
 __all__ = [
     "Field", "Keyed", "Related", "Scope", "RUN_STATUSES", "parse_filter", "compile_filter", "compile_order",
@@ -133,36 +134,6 @@ class Scope:
         keyed = ", ".join([*(f"{e}.<key>" for e in self.keyed),
                            *(f"{e}.{k}" for e, r in self.related.items() for k in r.fields)])
         return f"{keyed}, or an attribute: {self.allowed_attributes()}"
-
-
-# -- LIKE patterns -------------------------------------------------------------------------------
-def _like_segments(pattern: str) -> list[tuple[bool, str]]:
-    """Split a LIKE pattern into (is_wildcard, text). ``\\%``, ``\\_`` and ``\\\\`` are literal;
-    a backslash before anything else is itself literal."""
-    out: list[tuple[bool, str]] = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "%_\\":
-            out.append((False, pattern[i + 1]))
-            i += 2
-            continue
-        out.append((c in "%_", c))
-        i += 1
-    return out
-
-
-def like_to_glob(pattern: str) -> str:
-    """LIKE -> GLOB, for case-sensitive LIKE: SQLite's own LIKE ignores ASCII case.
-    GLOB's metacharacters in literal parts are neutralised by a one-character class."""
-    wild = {"%": "*", "_": "?"}
-    return "".join(wild[c] if w else (f"[{c}]" if c in "*?[" else c)
-                   for w, c in _like_segments(pattern))
-
-
-def like_to_like(pattern: str) -> str:
-    """Our LIKE syntax -> SQLite LIKE with ESCAPE '\\' (used for ILIKE)."""
-    return "".join(c if w else ("\\" + c if c in "%_\\" else c) for w, c in _like_segments(pattern))
 
 
 # -- boolean structure ---------------------------------------------------------------------------
