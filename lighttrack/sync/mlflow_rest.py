@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from typing import Any
 
 from lighttrack.sync.mlflow_common import MlflowStoreError
@@ -28,6 +29,20 @@ def _number(value: float) -> float | str:
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     return value
+
+
+# MLflow's SQL store holds two pooled connections during one log-batch (the run's session, then
+# one for params, metrics or tags), and a server process's pool is 5 + 10 by default: eight
+# log-batch requests landing in one process wait on each other for the pool's 30 s timeout and
+# fail. Six at a time can never fill the pool, whatever the server's process count.
+LOG_BATCH_AT_ONCE = 6
+# What such a server answers when its pool did fill anyway (another client, a smaller pool): the
+# requests below are idempotent on MLflow's side (identical points are ignored, equal params
+# accepted, an update or a search can be repeated), so they are sent again after a pause. A
+# create is not: two attempts could make two runs.
+_POOL_TIMEOUT = "QueuePool limit"
+_REPEATABLE = frozenset({"runs/log-batch", "runs/update", "runs/search"})
+_POOL_RETRIES = (1.0, 2.0, 4.0)
 
 
 class RestClient:
@@ -50,9 +65,20 @@ class RestClient:
         if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
             self.session.verify = False
         self._lock = threading.Lock()
+        self._log_batch_slots = threading.BoundedSemaphore(LOG_BATCH_AT_ONCE)
         self.requests = 0
 
     def call(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
+        for pause in _POOL_RETRIES:
+            try:
+                return self._call_once(endpoint, payload)
+            except MlflowStoreError as exc:
+                if endpoint not in _REPEATABLE or _POOL_TIMEOUT not in str(exc):
+                    raise
+            time.sleep(pause)
+        return self._call_once(endpoint, payload)
+
+    def _call_once(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
         import requests
 
         try:
@@ -87,6 +113,11 @@ class RestClient:
 
     def log_batch(self, run_id: str, metrics: list[tuple[str, float, int, int]],
                   params: list[tuple[str, str]], tags: list[tuple[str, str]]) -> None:
+        with self._log_batch_slots:
+            self._log_batch(run_id, metrics, params, tags)
+
+    def _log_batch(self, run_id: str, metrics: list[tuple[str, float, int, int]],
+                   params: list[tuple[str, str]], tags: list[tuple[str, str]]) -> None:
         self.call("runs/log-batch", {
             "run_id": run_id,
             "metrics": [{"key": k, "value": _number(v), "timestamp": t, "step": s} for k, v, t, s in metrics],
