@@ -79,3 +79,18 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None, timeout
         raise AssertionError(f"subprocess failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
 
+
+
+@pytest.fixture(scope="session")
+def mlflow_server():
+    """One real `mlflow server` (SQLite backend, one process) on a free 127.0.0.1 port for the
+    tests of a test process that push to or read from a server; each uses its own experiment
+    and model names. Stopped by its process group."""
+    pytest.importorskip("mlflow", reason="the test extra installs mlflow")
+    from mlflow_servers import MlflowServer
+
+    running = MlflowServer(workers=1)
+    try:
+        yield running.start()
+    finally:
+        running.stop()

@@ -20,7 +20,6 @@ from lighttrack.store import close_all
 mlflow = pytest.importorskip("mlflow", reason="the test extra installs mlflow")
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mlflow_servers import MlflowServer  # noqa: E402
 
 RNG = np.random.default_rng(7)
 
@@ -156,13 +155,9 @@ def test_an_mlflow_file_store_run_imports_with_its_datasets_intact(tmp_path, mon
     assert _as_dicts(LighttrackClient(into).get_run(run_id).inputs.dataset_inputs) == expected
 
 
-@pytest.fixture(scope="module")
-def server():
-    server = MlflowServer(workers=1)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+@pytest.fixture
+def server(mlflow_server):
+    return mlflow_server
 
 
 def test_pushed_runs_read_back_identical_through_mlflows_client(tmp_path, server):

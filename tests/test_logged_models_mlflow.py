@@ -15,8 +15,6 @@ mlflow = pytest.importorskip("mlflow", reason="the test extra installs mlflow")
 sklearn_datasets = pytest.importorskip("sklearn.datasets")
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from mlflow_servers import MlflowServer  # noqa: E402
-
 
 @pytest.fixture(scope="module")
 def iris():
@@ -24,15 +22,9 @@ def iris():
     return X, y, LogisticRegression(max_iter=500).fit(X, y)
 
 
-@pytest.fixture(scope="module")
-def server():
-    """A real `mlflow server` (SQLite backend) on a free 127.0.0.1 port, stopped by its process
-    group (SIGTERM, then SIGKILL if it lingers)."""
-    running = MlflowServer(workers=1)
-    try:
-        yield running.start()
-    finally:
-        running.stop()
+@pytest.fixture
+def server(mlflow_server):
+    return mlflow_server
 
 
 def test_an_mlflow_logged_model_imports_with_its_id_params_metrics_tags(tmp_path, db_path, iris):

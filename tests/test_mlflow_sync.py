@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 from click.testing import CliRunner
@@ -16,40 +11,15 @@ import lighttrack.pyfunc
 from lighttrack import LighttrackClient
 from lighttrack.cli import cli
 from lighttrack.store import close_all
+from mlflow_servers import free_port
 
 mlflow = pytest.importorskip("mlflow", reason="the test extra installs mlflow")
 mlflow_pyfunc = pytest.importorskip("mlflow.pyfunc")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{base / 'backend.db'}", "--artifacts-destination", str(base / "art")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(uri + "/health", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("mlflow server did not start")
-            time.sleep(0.5)
-    yield uri
-    proc.terminate()
-    proc.wait(timeout=30)
+@pytest.fixture
+def server(mlflow_server):
+    return mlflow_server
 
 
 @pytest.fixture(autouse=True)
@@ -176,7 +146,7 @@ def test_unreachable_server_is_one_line_and_writes_nothing(db_path):
     LighttrackClient(db_path).create_experiment("e")
     close_all()
     before = db_path.read_bytes()
-    result = CliRunner().invoke(cli, ["--db", str(db_path), "push-mlflow", f"http://127.0.0.1:{_free_port()}"])
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "push-mlflow", f"http://127.0.0.1:{free_port()}"])
     assert result.exit_code == 1 and "cannot reach the MLflow server" in result.output
     close_all()
     assert db_path.read_bytes() == before
