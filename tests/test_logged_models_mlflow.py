@@ -68,7 +68,7 @@ def test_an_mlflow_logged_model_imports_with_its_id_params_metrics_tags(tmp_path
 
 def test_ours_pushes_and_reads_back_through_mlflows_client(server, db_path, iris):
     X, y, model = iris
-    lighttrack.set_experiment("pushed")
+    lighttrack.set_experiment("pushed-logged-models")
     with lighttrack.start_run() as run:
         lighttrack.log_param("C", "1.0")
         info = lighttrack.sklearn.log_model(model, name="clf", params={"solver": "lbfgs"}, tags={"team": "a"},
@@ -81,7 +81,7 @@ def test_ours_pushes_and_reads_back_through_mlflows_client(server, db_path, iris
     report = push_mlflow(server, str(db_path))
     assert report.logged_models_created == 2
     remote = mlflow.MlflowClient(server)
-    experiment = remote.get_experiment_by_name("pushed")
+    experiment = remote.get_experiment_by_name("pushed-logged-models")
     found = remote.search_logged_models([experiment.experiment_id], filter_string="name = 'clf'")
     assert len(found) == 1
     pushed = remote.get_logged_model(found[0].model_id)
