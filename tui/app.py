@@ -28,6 +28,8 @@ from tui.commands import JumpProvider
 from tui.messages import DataChanged
 from tui.screens.base import DataScreen
 
+WORKER_SWITCH_INTERVAL = 0.0002  # seconds; see LighttrackApp.on_mount
+
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 
 
@@ -61,6 +63,7 @@ class LighttrackApp(App[None]):
         self.poll_interval = poll_interval
         self.theme = THEMES.get(theme, theme)
         self.data_version_seen: int | None = None
+        self._switch_interval = sys.getswitchinterval()
 
     # ------------------------------------------------------------------ screens
     def get_default_screen(self) -> Screen:
@@ -69,6 +72,12 @@ class LighttrackApp(App[None]):
         return ExperimentsScreen()
 
     def on_mount(self) -> None:
+        # Workers read the file in threads, and Python's sqlite3 lets go of the GIL at every
+        # step of every query; with the default 5 ms switch interval a worker waits up to 5 ms
+        # to get it back each time while this thread draws, so a 15 ms page read took 300-600
+        # ms at start-up. 0.2 ms keeps that wait short (bench/tui_bench.py, first runs screen).
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, WORKER_SWITCH_INTERVAL))
         self.title = f"lighttrack · {self.client.path.name}"
         if self.start_experiments:
             self.open_runs(self.start_experiments)
@@ -76,6 +85,9 @@ class LighttrackApp(App[None]):
             self.open_run(self.start_run)
         if self.live:
             self.watch_file()
+
+    def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)  # the process may go on (tests, benchmarks)
 
     def open_runs(self, experiment_ids: list[str], names: dict[str, str] | None = None) -> None:
         from tui.screens.runs import RunsScreen
