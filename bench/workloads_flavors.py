@@ -60,11 +60,15 @@ def _onnx_logreg():
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
-    from lighttrack.onnx.convert import sklearn_to_onnx
+    # skl2onnx directly: the MLflow side's interpreter may have no lighttrack (or an old one).
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
 
     data = load_iris()
     X = data.data.astype("float32")
-    return sklearn_to_onnx(LogisticRegression(max_iter=500).fit(X, data.target), 4), X
+    model = LogisticRegression(max_iter=500).fit(X, data.target)
+    return convert_sklearn(model, initial_types=[("input", FloatTensorType([None, 4]))],
+                           options={id(model): {"zipmap": False}}), X
 
 
 def _onnx_predict(model, X):
