@@ -162,8 +162,8 @@ class LighttrackClient(RegistryMixin, LoggedModelsMixin):
         if status not in RunStatus.TERMINATED:
             raise InvalidArgument(f"a run ends as one of {', '.join(RunStatus.TERMINATED)}, not {status!r}")
         end = now_ms() if end_time is None else check_time_ms(end_time, "end_time")
-        self.store.writer.flush()
-        run_store.update(self._conn, str(run_id), status=status, end_time=end)
+        pk = run_store.run_pk(self._conn, str(run_id))
+        self.store.writer.flush(also=run_store.updating(pk, status=status, end_time=end))
         self.store.writer.unwatch(str(run_id))
 
     def delete_run(self, run_id: str) -> None:

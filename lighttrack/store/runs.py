@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from lighttrack.entities import LifecycleStage, Run, RunData, RunInfo, RunInputs, RunStatus, ViewType
 from lighttrack.errors import InvalidArgument, InvalidState, NotFound
@@ -167,17 +167,27 @@ def update(
     end_time: int | None = None,
     run_name: str | None = None,
 ) -> None:
+    pk = run_pk(conn, run_id)
+    change = updating(pk, status=status, end_time=end_time, run_name=run_name)
+    with write_transaction(conn):
+        change(conn)
+
+
+def updating(pk: int, *, status: str | None = None, end_time: int | None = None,
+             run_name: str | None = None) -> Callable[[sqlite3.Connection], None]:
+    """The statements of ``update`` (checked now), to run inside a transaction the caller opens:
+    ending a run commits them together with its last buffered points."""
     if status is not None and status not in RunStatus.ALL:
         raise InvalidArgument(f"run status must be one of {', '.join(RunStatus.ALL)}, not {status!r}")
-    pk = run_pk(conn, run_id)
-    with write_transaction(conn):
-        if status is not None:
-            conn.execute("UPDATE runs SET status = ? WHERE id = ?", (status, pk))
-        if end_time is not None:
-            conn.execute("UPDATE runs SET end_time = ? WHERE id = ?", (end_time, pk))
+
+    def change(conn: sqlite3.Connection) -> None:
+        if status is not None or end_time is not None:
+            conn.execute("UPDATE runs SET status = coalesce(?, status), end_time = coalesce(?, end_time) "
+                         "WHERE id = ?", (status, end_time, pk))
         if run_name is not None:
             conn.execute("UPDATE runs SET name = ? WHERE id = ?", (run_name, pk))
             write_tags(conn, pk, {"mlflow.runName": run_name})
+    return change
 
 
 def take_over(conn: sqlite3.Connection, run_id: str, pid: int) -> None:

@@ -28,6 +28,9 @@ from lighttrack.store import runs as run_store
 from lighttrack.store.db import write_transaction
 
 if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable
+
     from lighttrack.store import Store
 
 CRASH_LOSS_SECONDS = 0.5
@@ -68,9 +71,11 @@ class MetricWriter:
     def unwatch(self, run_id: str) -> None:
         self.heartbeat_runs.discard(run_id)
 
-    def flush(self) -> None:
-        """Write every buffered point now, in this thread; raises if they cannot be written."""
-        self._write()
+    def flush(self, also: Callable[[sqlite3.Connection], None] | None = None) -> None:
+        """Write every buffered point now, in this thread; raises if they cannot be written.
+        ``also`` runs in the same transaction, after the points (ending a run: its last points
+        and its status commit together, one commit instead of two)."""
+        self._write(also)
 
     def _loop(self) -> None:
         # Flushes start on a fixed schedule (every FLUSH_SECONDS from the last start), not
@@ -94,15 +99,18 @@ class MetricWriter:
                     log.warning("lighttrack: background write failed, will retry: %s", exc)
                 self._error = exc
 
-    def _write(self) -> None:
+    def _write(self, also: Callable[[sqlite3.Connection], None] | None = None) -> None:
         with self._flush_lock:
             points = self.points
             count = len(points)
             if not count:
+                if also is not None:
+                    with write_transaction(self.store.conn) as conn:
+                        also(conn)
                 return
             batch = points[:count]
             try:
-                self._write_batch(batch)
+                self._write_batch(batch, also)
             except BaseException as exc:
                 self._error = exc
                 self._key_ids.clear()  # ids from a rolled-back transaction must not be reused
@@ -112,7 +120,8 @@ class MetricWriter:
             del points[:count]
             self._error = None
 
-    def _write_batch(self, batch: list[tuple[str, str, float, int, int]]) -> None:
+    def _write_batch(self, batch: list[tuple[str, str, float, int, int]],
+                     also: Callable[[sqlite3.Connection], None] | None = None) -> None:
         series: dict[tuple[str, str], tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
         for run_id, key, value, timestamp, step in batch:
             steps, timestamps, values = series[run_id, key]
@@ -134,6 +143,8 @@ class MetricWriter:
                     pk = self._run_pks[run_id] = run_store.run_pk(conn, run_id)
                 metric_store.append(conn, pk, key, ready.steps, ready.timestamps, ready.values,
                                     self._key_ids, prepared=ready)
+            if also is not None:
+                also(conn)
 
     def close(self) -> None:
         self._closed = True
