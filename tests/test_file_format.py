@@ -36,6 +36,22 @@ def test_schema_version_matches_the_number_of_migrations():
     assert SCHEMA_VERSION == len(migrations._migrations)
 
 
+def test_a_file_with_every_migration_but_a_low_stamp_opens_and_is_restamped(tmp_path):
+    """What a build that applied 0007 before 0004-0006 left: every migration recorded, the
+    version one short. It used to be refused on every open as "changed schema version while
+    open"."""
+    path = tmp_path / "branch.db"
+    LighttrackClient(path).create_experiment("kept")
+    close_all()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    conn.commit()
+    conn.close()
+    assert LighttrackClient(path).get_experiment_by_name("kept") is not None
+    close_all()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
 def _schema(path: Path) -> list[tuple]:
     conn = sqlite3.connect(path)
     try:

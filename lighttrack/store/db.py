@@ -405,6 +405,12 @@ def _apply_migrations(conn: sqlite3.Connection) -> None:
     from lighttrack.store.migrations import migrations
 
     migrations.apply(database)
+    # Every migration is applied now, so the file is at SCHEMA_VERSION whatever the migrations
+    # stamped: a file an unreleased branch build migrated in another order (0007 before
+    # 0004-0006) was left one short, and every open after that called it "changed while open".
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version < SCHEMA_VERSION:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _sqlite_utils_database(conn: sqlite3.Connection):
