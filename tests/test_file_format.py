@@ -36,17 +36,22 @@ def test_schema_version_matches_the_number_of_migrations():
     assert SCHEMA_VERSION == len(migrations._migrations)
 
 
+def _stamped(path: Path, experiment: str, version: int) -> None:
+    """A lighttrack file holding one experiment, its user_version then set by hand."""
+    LighttrackClient(path).create_experiment(experiment)
+    close_all()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.commit()
+    conn.close()
+
+
 def test_a_file_with_every_migration_but_a_low_stamp_opens_and_is_restamped(tmp_path):
     """What a build that applied 0007 before 0004-0006 left: every migration recorded, the
     version one short. It used to be refused on every open as "changed schema version while
     open"."""
     path = tmp_path / "branch.db"
-    LighttrackClient(path).create_experiment("kept")
-    close_all()
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
-    conn.commit()
-    conn.close()
+    _stamped(path, "kept", SCHEMA_VERSION - 1)
     assert LighttrackClient(path).get_experiment_by_name("kept") is not None
     close_all()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -140,12 +145,7 @@ def test_a_truncated_lighttrack_file_is_refused_untouched(tmp_path):
 
 def test_a_newer_schema_is_refused_naming_both_versions(tmp_path):
     path = tmp_path / "newer.db"
-    LighttrackClient(path).create_experiment("e")
-    close_all()
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 7}")
-    conn.commit()
-    conn.close()
+    _stamped(path, "e", SCHEMA_VERSION + 7)
     before = digest(path)
     with pytest.raises(SchemaTooNew) as error:
         LighttrackClient(path)

@@ -45,14 +45,16 @@ def _names_file() -> Path:
     return cache_folder() / f"skops-public-names-{versions}.json"
 
 
-def _write_json(file: Path, value: Any) -> None:
+def write_cache_json(file: Path, value: Any) -> None:
+    """Replace a cache file whole (readers never see half of one). No cache folder: nothing is
+    kept, and the next process computes the value again; nothing else changes."""
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f".{os.getpid()}.tmp")
+        tmp = file.with_name(f"{file.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(value))
         os.replace(tmp, file)
     except OSError:
-        pass  # no cache folder: the next import pays the full price again, nothing else changes
+        pass
 
 
 def _cached_names() -> list[list[str]] | None:
@@ -69,7 +71,7 @@ def _store(estimators: list[tuple[str, type]]) -> None:
         file = _cache_file()
     except metadata.PackageNotFoundError:
         return
-    _write_json(file, [[name, cls.__module__, cls.__name__] for name, cls in estimators])
+    write_cache_json(file, [[name, cls.__module__, cls.__name__] for name, cls in estimators])
 
 
 def _cached_public_names() -> dict[str, list[str]]:
@@ -96,7 +98,7 @@ def _public_names_from_cache(real: Any) -> Any:
             cached[key] = found[key] = real(module, oftype)
         return list(cached[key])
 
-    public_names.store = lambda: found and _write_json(_names_file(), cached)  # type: ignore[attr-defined]
+    public_names.store = lambda: found and write_cache_json(_names_file(), cached)  # type: ignore[attr-defined]
     return public_names
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
-import os
 import json
 import sys
 import zipfile
@@ -146,13 +145,9 @@ def cached_skops_types(data: bytes) -> list[str]:
 
 
 def _store_types(file, types: list[str]) -> None:
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_name(f"{file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(types))
-        os.replace(tmp, file)
-    except OSError:
-        pass  # no cache folder: the next load parses the schema again, nothing else changes
+    from lighttrack.models.skops_import import write_cache_json
+
+    write_cache_json(file, types)  # no cache folder: the next load parses the schema again
 
 
 def check_types(types: Iterable[str], trusted_types: Iterable[str] | None, what: str,
