@@ -31,7 +31,7 @@ from lighttrack.store.file_errors import describe, translate
 #: 'LTRK' — written to the header's application_id so lighttrack knows its own files.
 APPLICATION_ID = 0x4C54524B
 #: Bump together with a new migration in migrations.py (a test checks they agree).
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 #: How long a writer keeps retrying a busy database before giving up (seconds). Long on

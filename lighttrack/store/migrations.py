@@ -448,3 +448,25 @@ def _sort_indexes(db: Database) -> None:
         PRAGMA user_version = {_SORT_INDEXES_VERSION};
         """
     )
+
+
+@migrations(name="0008_attribute_sort_indexes")
+def _attribute_sort_indexes(db: Database) -> None:
+    _execute_script(
+        db,
+        f"""
+        -- The order ``search_runs`` asks for when sorting one experiment's runs by name
+        -- (ascending), end time or duration (descending: "high to low", the TUI's default for
+        -- times), with MLflow's tie-breakers, so that a page reads the index in order and stops
+        -- (0.2 ms instead of sorting all 100k runs: 50-240 ms). The reverse direction scans the
+        -- same index backwards; the other direction still sorts. (status cannot be indexed: it
+        -- is computed from whether the writing process is alive.)
+        CREATE INDEX runs_by_name ON runs(experiment_id, lifecycle_stage, name, start_time DESC, uuid);
+        CREATE INDEX runs_by_end_time ON runs(experiment_id, lifecycle_stage, end_time IS NULL, end_time DESC,
+                                              start_time DESC, uuid);
+        CREATE INDEX runs_by_duration ON runs(experiment_id, lifecycle_stage, (end_time - start_time) IS NULL,
+                                              (end_time - start_time) DESC, start_time DESC, uuid);
+
+        PRAGMA user_version = {_own_number("0008_attribute_sort_indexes")};
+        """
+    )

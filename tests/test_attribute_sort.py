@@ -1,0 +1,92 @@
+"""Sorting by name, end time or duration: pages read through the 0008 indexes hold exactly
+MLflow's order (runs without the value last, ties by start time, newest first, then run id), in
+both directions, paged from the start and from the end; and the orders the indexes exist for
+never sort all runs of the experiment."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from lighttrack import LighttrackClient
+from lighttrack.entities import ViewType
+from lighttrack.store import run_sort
+from lighttrack.store.runs import _scope, status_sql
+from lighttrack.store.search import compile_run_filter, compile_run_order_joined
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    rng = random.Random(11)
+    client = LighttrackClient(tmp_path_factory.mktemp("attr-sort") / "t.db")
+    exp = client.create_experiment("sweep")
+    other = client.create_experiment("other")
+    for i in range(240):
+        start = 1_000 + rng.randint(0, 60)  # many equal start times
+        run = client.create_run(rng.choice([exp, exp, exp, other]), start_time=start,
+                                run_name=rng.choice(["alpha", "beta", f"run-{i}", "Gamma"]))
+        if rng.random() < 0.8:  # the rest stay RUNNING: no end time, no duration
+            client.set_terminated(run.info.run_id, end_time=start + rng.choice([5, 10, 10, 30, rng.randint(1, 99)]))
+        if rng.random() < 0.1:
+            client.delete_run(run.info.run_id)
+    return client, exp
+
+
+def _expected(client, exp: str, attribute: str, descending: bool) -> list[str]:
+    runs = client.search_runs([exp], max_results=None)
+
+    def value(run):
+        info = run.info
+        if attribute == "run_name":
+            return info.run_name
+        if attribute == "end_time":
+            return info.end_time
+        return None if info.end_time is None else info.end_time - info.start_time
+
+    present = [r for r in runs if value(r) is not None]
+    missing = [r for r in runs if value(r) is None]
+    tie = sorted(present + missing, key=lambda r: (-r.info.start_time, r.info.run_id))
+    ordered = sorted([r for r in tie if value(r) is not None], key=value, reverse=descending)  # stable
+    return [r.info.run_id for r in ordered + [r for r in tie if value(r) is None]]
+
+
+def _paged(client, exp: str, order: str, size: int) -> list[str]:
+    found, token = [], None
+    while True:
+        page = client.search_runs([exp], max_results=size, order_by=[order], page_token=token)
+        found += [r.info.run_id for r in page]
+        token = page.token
+        if token is None:
+            return found
+
+
+@pytest.mark.parametrize("flip_from", [1000, 20])  # 20: pages past the middle are read from the end
+@pytest.mark.parametrize("attribute", ["run_name", "end_time", "duration"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_pages_hold_mlflows_order(sweep, attribute, descending, flip_from, monkeypatch):
+    client, exp = sweep
+    monkeypatch.setattr(run_sort, "FLIP_FROM", flip_from)
+    want = _expected(client, exp, attribute, descending)
+    order = f"attributes.{attribute} {'DESC' if descending else 'ASC'}"
+    assert _paged(client, exp, order, 17) == want
+
+
+@pytest.mark.parametrize("order", ["attributes.run_name ASC", "attributes.end_time DESC",
+                                   "attributes.duration DESC"])
+@pytest.mark.parametrize("reverse", [False, True])  # reverse: the last pages, read from the end
+def test_the_indexed_orders_never_sort_the_whole_experiment(sweep, order, reverse):
+    client, exp = sweep
+    conn = client.store.conn
+    where, params = compile_run_filter("", status_sql=status_sql(conn))
+    clauses, scope = _scope(conn, [exp], ViewType.ACTIVE_ONLY, where)
+    sort = compile_run_order_joined([order], status_sql=status_sql(conn))
+    terms, term_params = sort.order(reverse)
+    plan = conn.execute(f"EXPLAIN QUERY PLAN SELECT r.id FROM runs r {sort.joins} WHERE {' AND '.join(clauses)} "
+                        f"ORDER BY {terms} LIMIT 101", [*sort.join_params, *scope, *params, *term_params]).fetchall()
+    steps = [row[3] for row in plan]
+    index = {"run_name": "runs_by_name", "end_time": "runs_by_end_time", "duration": "runs_by_duration"}[
+        order.split(".")[1].split()[0]]
+    assert any(f"INDEX {index} " in step for step in steps), steps
+    # Sorting rows of equal (name, start time, id) by the row number is all that is left.
+    assert "USE TEMP B-TREE FOR ORDER BY" not in steps, steps
