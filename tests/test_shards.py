@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -331,6 +332,18 @@ def _start_quiet_writer(main: Path) -> tuple[subprocess.Popen, str]:
     return writer, run_id
 
 
+@contextmanager
+def _quiet_writer(main: Path):
+    """The live writer (see QUIET_LIVE) for the length of a test, killed when it ends."""
+    writer, run_id = _start_quiet_writer(main)
+    try:
+        yield writer, run_id
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+        writer.wait()
+
+
 def _tell(writer: subprocess.Popen, expect: str) -> None:
     writer.stdin.write("go\n")
     writer.stdin.flush()
@@ -341,8 +354,7 @@ def test_a_reader_sees_live_shards_and_writes_nothing(tmp_path, monkeypatch):
     main = tmp_path / "team.db"
     LighttrackClient(str(main)).create_experiment("already here")  # a main file folded before
     close_all()
-    writer, run_id = _start_quiet_writer(main)
-    try:
+    with _quiet_writer(main) as (writer, run_id):
         before = _files(tmp_path)
         assert any(name.startswith("team.db.shards/") and name.endswith(".db") for name in before)
         cli = subprocess.run([sys.executable, "-m", "lighttrack", "--db", str(main), "runs", "list",
@@ -375,32 +387,23 @@ def test_a_reader_sees_live_shards_and_writes_nothing(tmp_path, monkeypatch):
         close_all()
         assert not view_folder.exists()  # the private copy goes with the reader
         assert _files(tmp_path) == during
-    finally:
-        if writer.poll() is None:
-            writer.kill()
-            writer.wait()
 
 
 def test_a_reader_of_shards_alone_needs_no_main_file(tmp_path, monkeypatch):
     """Nobody has folded yet (the training jobs are the only writers): the runs show anyway,
     and reading does not create the main file."""
     main = tmp_path / "team.db"
-    writer, run_id = _start_quiet_writer(main)
-    try:
+    with _quiet_writer(main) as (writer, run_id):
         assert not main.exists()
         monkeypatch.setenv(shards.ENV, "1")
         reader = LighttrackClient(str(main), readonly=True)
         assert [r.info.run_id for r in reader.search_runs(None, "", max_results=None)] == [run_id]
         assert not main.exists()
-    finally:
-        writer.kill()
-        writer.wait()
 
 
 def test_folding_still_works_after_live_reads(tmp_path, monkeypatch):
     main = tmp_path / "team.db"
-    writer, run_id = _start_quiet_writer(main)
-    try:
+    with _quiet_writer(main) as (writer, run_id):
         monkeypatch.setenv(shards.ENV, "1")
         reader = LighttrackClient(str(main), readonly=True)
         assert len(reader.get_metric_history(run_id, "loss")) == 10
@@ -420,10 +423,6 @@ def test_folding_still_works_after_live_reads(tmp_path, monkeypatch):
         close_all()
         run = LighttrackClient(str(main)).get_run(run_id)
         assert run.info.status == "FINISHED" and run.data.params == {"lr": "0.1"}
-    finally:
-        if writer.poll() is None:
-            writer.kill()
-            writer.wait()
 
 
 def test_the_tui_shows_live_shards_without_writing_and_edits_reach_the_main_file(tmp_path, monkeypatch):
@@ -437,34 +436,29 @@ def test_the_tui_shows_live_shards_without_writing_and_edits_reach_the_main_file
     main = tmp_path / "team.db"
     LighttrackClient(str(main)).create_experiment("already here")
     close_all()
-    writer, run_id = _start_quiet_writer(main)
-    monkeypatch.setenv(shards.ENV, "1")
+    with _quiet_writer(main) as (writer, run_id):
+        monkeypatch.setenv(shards.ENV, "1")
 
-    async def view() -> None:
-        app = make_app(str(main), live=False)
-        async with app.run_test(size=(100, 30)) as pilot:
-            await settle(pilot)
-            assert app.client.store.readonly and app.client.store.view is not None
-            table = pilot.app.screen.query_one("#experiments-table")
-            names, counts = table_column(table, "name"), table_column(table, "runs")
-            assert dict(zip(names, counts))["Default"] == "1"  # the live run, from its shard
-            assert _files(tmp_path) == before  # viewing wrote nothing
-            app.adapter.describe_experiment("0", "written on purpose")  # an edit is a write
+        async def view() -> None:
+            app = make_app(str(main), live=False)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(pilot)
+                assert app.client.store.readonly and app.client.store.view is not None
+                table = pilot.app.screen.query_one("#experiments-table")
+                names, counts = table_column(table, "name"), table_column(table, "runs")
+                assert dict(zip(names, counts))["Default"] == "1"  # the live run, from its shard
+                assert _files(tmp_path) == before  # viewing wrote nothing
+                app.adapter.describe_experiment("0", "written on purpose")  # an edit is a write
 
-    try:
         before = _files(tmp_path)
         asyncio.run(view())
         close_all()
         assert LighttrackClient(str(main)).get_experiment("0").tags["mlflow.note.content"] == "written on purpose"
-    finally:
-        writer.kill()
-        writer.wait()
 
 
 def test_a_damaged_shard_is_left_out_of_the_view_and_said_so(tmp_path, monkeypatch):
     main = tmp_path / "team.db"
-    writer, run_id = _start_quiet_writer(main)
-    try:
+    with _quiet_writer(main) as (writer, run_id):
         junk = shards.folder(main) / "other-1-abc.db"
         junk.write_bytes(b"not a database at all" * 10)
         before = _files(tmp_path)
@@ -474,9 +468,6 @@ def test_a_damaged_shard_is_left_out_of_the_view_and_said_so(tmp_path, monkeypat
         assert any(note.startswith("other-1-abc.db") for note in reader.store.view.notes)
         close_all()
         assert _files(tmp_path) == before
-    finally:
-        writer.kill()
-        writer.wait()
 
 
 def test_a_killed_readers_private_copy_is_removed_by_the_next_reader(tmp_path, monkeypatch):
@@ -489,20 +480,15 @@ def test_a_killed_readers_private_copy_is_removed_by_the_next_reader(tmp_path, m
     left.mkdir()
     (left / "1-team.db").write_bytes(b"x")
     main = tmp_path / "team.db"
-    writer, _ = _start_quiet_writer(main)
-    try:
+    with _quiet_writer(main) as (writer, _):
         monkeypatch.setenv(shards.ENV, "1")
         LighttrackClient(str(main), readonly=True)
         assert not left.exists()
-    finally:
-        writer.kill()
-        writer.wait()
 
 
 def test_the_next_writing_open_still_folds_after_live_reads(tmp_path, monkeypatch):
     main = tmp_path / "team.db"
-    writer, run_id = _start_quiet_writer(main)
-    try:
+    with _quiet_writer(main) as (writer, run_id):
         monkeypatch.setenv(shards.ENV, "1")
         assert len(LighttrackClient(str(main), readonly=True).get_metric_history(run_id, "loss")) == 10
         close_all()
@@ -513,7 +499,3 @@ def test_the_next_writing_open_still_folds_after_live_reads(tmp_path, monkeypatc
         writing = LighttrackClient(str(main))  # any writing open folds finished shards first
         assert list(shards.folder(main).glob("*.db")) == []
         assert [m.step for m in writing.get_metric_history(run_id, "loss")] == list(range(25))
-    finally:
-        if writer.poll() is None:
-            writer.kill()
-            writer.wait()
