@@ -499,3 +499,43 @@ def test_the_next_writing_open_still_folds_after_live_reads(tmp_path, monkeypatc
         writing = LighttrackClient(str(main))  # any writing open folds finished shards first
         assert list(shards.folder(main).glob("*.db")) == []
         assert [m.step for m in writing.get_metric_history(run_id, "loss")] == list(range(25))
+
+
+# A fold in another process runs exactly while this one is between creating its shard's lock
+# file and locking it (the window the lock creation must not have).
+RACING_FOLD = """
+import os, subprocess, sys
+from pathlib import Path
+from lighttrack.store import shards
+
+main = Path(sys.argv[1])
+real = shards.fcntl.lockf
+def lockf(fd, how):
+    locking = os.readlink(f"/proc/self/fd/{fd}")
+    if not locking.endswith(".fold.lock") and not getattr(lockf, "done", False):
+        lockf.done = True
+        subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                        "from lighttrack.store import shards; shards._forget_stale_locks(Path(sys.argv[1]))",
+                        str(shards.folder(main))], check=True)
+    return real(fd, how)
+shards.fcntl.lockf = lockf
+shard = shards.writer_path(main)
+shards.fcntl.lockf = real
+print(shard, flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_new_shards_lock_survives_a_fold_that_runs_while_it_is_made(tmp_path):
+    main = tmp_path / "team.db"
+    shards.folder(main).mkdir()
+    child = subprocess.Popen([sys.executable, "-c", RACING_FOLD, str(main)], env=_env(), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        shard = Path(child.stdout.readline().strip())
+        assert Path(f"{shard}.lock").exists()
+        assert not shards._writer_gone(shard)  # still held: no fold may take the shard for a dead one
+    finally:
+        child.stdin.write("\n")
+        child.stdin.flush()
+        child.wait(timeout=60)

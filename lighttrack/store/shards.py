@@ -166,8 +166,14 @@ def writer_path(main: Path) -> Path:
         name = f"{_safe(socket.gethostname())}-{os.getpid()}-{uuid.uuid4().hex[:12]}.db"
         shard = shards / name
         # The lock first, then the file: a folder never finds a shard without a live lock.
-        fd = os.open(str(shard) + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        # The lock file appears already locked (locked under a name no folder looks at, then
+        # renamed; the lock stays with the file): between creating it and locking it in place,
+        # another process's fold took it for a dead writer's leftover and deleted it, and the
+        # next fold then merged and deleted this live shard.
+        hidden = shards / f".{name}.lock.{os.getpid()}"
+        fd = os.open(str(hidden), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         fcntl.lockf(fd, fcntl.LOCK_EX)
+        os.rename(hidden, str(shard) + ".lock")
         _own[main] = (shard, fd)
         # A live shard's run replaces the main file's copy when its heartbeat is newer (the
         # merge's rule): stamp it as often as readers refresh, so they follow within seconds.
