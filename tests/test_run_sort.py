@@ -67,7 +67,8 @@ def test_index_walk_pages_equal_the_general_order(client, order_by, filter_strin
         for size in (1, 7, 50):
             pages = []
             for offset in range(0, len(expected) + size, size):
-                pages += run_sort.page(conn, target, key, descending, sql, args, offset, size)
+                pages += run_sort.page(conn, target, key, descending, sql, args, offset, size,
+                                       scope=(" AND ".join(clauses[:-1]), list(scope)))
             assert pages == expected, (order_by, size)
         assert run_sort.page(conn, target, key, descending, sql, args, len(expected) + 3, 5) == []
 
@@ -97,3 +98,56 @@ def test_search_runs_pages_are_the_same_with_the_index_walk(client, flip_from, b
         last = c.search_runs(exps, order_by=[order_by], max_results=30,
                              page_token=c.page_token_at(len(everything) - 10))
         assert [r.info.run_id for r in last] == everything[-10:] and last.token is None
+
+
+def _trace(conn):
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    return statements
+
+
+@pytest.mark.parametrize("one_in_scope_lacks", [False, True])
+def test_runs_lacking_the_key_outside_a_big_experiment_are_not_looked_for_in_it(tmp_path, one_in_scope_lacks,
+                                                                                monkeypatch):
+    """One big experiment whose runs all have ``acc`` beside a small one whose runs lack it: the
+    last page is read without asking each run of the big one whether it lacks the key, and is
+    still exactly the general order's; when one run in scope does lack it, it is found."""
+    c = LighttrackClient(tmp_path / "t.db")
+    big, small = c.create_experiment("big"), c.create_experiment("small")
+    for i in range(40):
+        run = c.create_run(big, start_time=1000 + i)
+        if not (one_in_scope_lacks and i == 17):
+            c.log_metric(run.info.run_id, "acc", (i * 7) % 11 / 10)
+    for i in range(4):
+        c.create_run(small, start_time=2000 + i)
+    monkeypatch.setattr(run_sort, "FLIP_FROM", 7)
+    everything = [r.info.run_id for r in c.search_runs([big], order_by=["metrics.acc DESC"], max_results=None)]
+    statements = _trace(c._conn)
+    last = c.search_runs([big], order_by=["metrics.acc DESC"], max_results=5, page_token=c.page_token_at(35))
+    c._conn.set_trace_callback(None)
+    assert [r.info.run_id for r in last] == everything[35:]
+    asked_each_run = any("FROM runs r WHERE NOT EXISTS" in s for s in statements)
+    assert asked_each_run == one_in_scope_lacks
+    if one_in_scope_lacks:  # runs without the metric sort last in MLflow's order
+        assert last[-1].data.metrics == {}
+
+
+def test_a_lone_odd_value_first_does_not_hide_big_groups_behind_it(tmp_path, monkeypatch):
+    """Tag values: one run with "root", then many runs each of three users. Read from the end
+    (DESC reversed), "root" comes first: the walk must still go group by group (no sort of a
+    whole user's runs), and give the general order's page."""
+    c = LighttrackClient(tmp_path / "t.db")
+    exp = c.create_experiment("e")
+    for i in range(60):
+        run = c.create_run(exp, start_time=1000 + i % 13)
+        c.set_tag(run.info.run_id, "user", "root" if i == 5 else ["ana", "bo", "chen"][i % 3])
+    monkeypatch.setattr(run_sort, "BIG_GROUP", 10)
+    monkeypatch.setattr(run_sort, "FLIP_FROM", 7)
+    for order_by in ("tags.user", "tags.user DESC"):
+        everything = [r.info.run_id for r in c.search_runs([exp], order_by=[order_by], max_results=None)]
+        statements = _trace(c._conn)
+        last = c.search_runs([exp], order_by=[order_by], max_results=6, page_token=c.page_token_at(54))
+        c._conn.set_trace_callback(None)
+        assert [r.info.run_id for r in last] == everything[54:], order_by
+        group_reads = [s for s in statements if "k.value = " in s and s.lstrip().startswith("SELECT r.id")]
+        assert group_reads, "the page was not read group by group"

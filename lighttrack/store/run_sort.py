@@ -66,14 +66,14 @@ def _order(terms: tuple[tuple[str, bool], ...], reverse: bool) -> str:
 
 
 def _walk(conn: sqlite3.Connection, parts: list[_Segment], key: str, where: str, params: list,
-          offset: int, count: int, reverse: bool) -> list[int]:
+          offset: int, count: int, reverse: bool, scope: tuple[str, list]) -> list[int]:
     """``count`` run ids from ``offset`` of the segments read one after the other."""
     found: list[int] = []
     for segment in parts:
         want = count - len(found)
         if want <= 0:
             break
-        if segment.table and not segment.condition and _nobody_lacks(conn, segment, key):
+        if segment.table and not segment.condition and _nobody_lacks(conn, segment, key, *scope):
             continue  # the runs without the key: none (finding that out by looking costs a scan)
         if segment.values and _big_groups(conn, segment, key, reverse):
             rows, offset = _walk_groups(conn, segment, key, where, params, offset, want, reverse)
@@ -91,13 +91,26 @@ def _walk(conn: sqlite3.Connection, parts: list[_Segment], key: str, where: str,
     return found
 
 
-def _nobody_lacks(conn, segment: _Segment, key: str) -> bool:
-    """True when every run in the file has the key: as many rows with it as runs (two counts
-    over indexes, where asking each run in scope whether it lacks the key reads them all)."""
+def _nobody_lacks(conn, segment: _Segment, key: str, scope: str, scope_params: list) -> bool:
+    """True when no run in ``scope`` (experiments and view, SQL over ``runs r``) lacks the key,
+    found without asking each run in scope (a probe a run: 70-80 ms on 100k runs).
+
+    Every run in the file has it when there are as many rows with the key as runs (two index
+    counts). Else, when the scope holds most of the file (one big experiment beside small
+    ones), the few runs outside it are asked instead: if they account for every run without
+    the key, none is in scope. (A False here only means "look".)"""
     (having,) = conn.execute(f"SELECT count(*) FROM {segment.table} WHERE {_key_condition(segment)}",
                              [key]).fetchone()
     (runs,) = conn.execute("SELECT count(*) FROM runs").fetchone()
-    return having == runs
+    if having == runs:
+        return True
+    (in_scope,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {scope}", scope_params).fetchone()
+    if runs - in_scope > in_scope:
+        return False
+    (lacking_outside,) = conn.execute(
+        f"SELECT count(*) FROM runs r WHERE NOT ({scope}) AND NOT EXISTS (SELECT 1 FROM {segment.table} "
+        f"WHERE {segment.on})", [*scope_params, key]).fetchone()
+    return lacking_outside == runs - having
 
 
 def _key_condition(segment: _Segment) -> str:
@@ -126,11 +139,22 @@ def _group_size(conn, segment: _Segment, key: str, group: tuple) -> int:
                         f"AND {segment.condition} AND {same} LIMIT ?)", [key, *group, BIG_GROUP]).fetchone()[0]
 
 
+#: How many of a segment's first values ``_big_groups`` looks at: a lone odd value first (one
+#: run with user "root" before 33k runs each of three others) must not hide the big groups.
+GROUPS_LOOKED_AT = 3
+
+
 def _big_groups(conn, segment: _Segment, key: str, reverse: bool) -> bool:
-    """Does the segment start with a value shared by many runs? (Then its values are few and
+    """Is one of the segment's first values shared by many runs? (Then its values are few and
     the walk goes group by group; with many distinct values the sort is cheap anyway.)"""
-    group = _next_group(conn, segment, key, None, reverse)
-    return group is not None and _group_size(conn, segment, key, group) >= BIG_GROUP
+    group = None
+    for _ in range(GROUPS_LOOKED_AT):
+        group = _next_group(conn, segment, key, group, reverse)
+        if group is None:
+            return False
+        if _group_size(conn, segment, key, group) >= BIG_GROUP:
+            return True
+    return False
 
 
 def _walk_groups(conn, segment: _Segment, key: str, where: str, params: list, offset: int, count: int,
@@ -163,15 +187,18 @@ def _walk_groups(conn, segment: _Segment, key: str, where: str, params: list, of
 
 
 def page(conn: sqlite3.Connection, target: Keyed, key: str, descending: bool, where: str, params: list,
-         offset: int, limit: int) -> list[int]:
+         offset: int, limit: int, scope: tuple[str, list] | None = None) -> list[int]:
     """Run ids ``offset`` .. ``offset + limit`` (fewer at the end) of the runs matching ``where``
-    (SQL over ``runs r`` with ``params``), in ``order_by=[f"<entity>.{key} {direction}"]`` order."""
+    (SQL over ``runs r`` with ``params``), in ``order_by=[f"<entity>.{key} {direction}"]`` order.
+    ``scope``: the part of ``where`` that picks experiments and view, without the user's filter
+    (SQL, params); when given it makes telling that no run lacks the key cheaper."""
     parts = segments(target, descending)
+    scope = scope or (where, params)
     if offset >= FLIP_FROM:
         (total,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()
         if offset >= total:
             return []
         end = min(offset + limit, total)
         if total - end < offset:  # nearer the end: read the reversed order from there
-            return _walk(conn, parts[::-1], key, where, params, total - end, end - offset, True)[::-1]
-    return _walk(conn, parts, key, where, params, offset, limit, False)
+            return _walk(conn, parts[::-1], key, where, params, total - end, end - offset, True, scope)[::-1]
+    return _walk(conn, parts, key, where, params, offset, limit, False, scope)
