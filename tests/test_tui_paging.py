@@ -127,4 +127,77 @@ def test_a_normal_quit_is_not_a_crash(client, many):
     assert app.return_code == 0 and crash_message(app) is None
 
 
+async def test_a_new_page_is_drawn_once_already_scrolled_to_its_cursor(client, many):
+    """Down on the last row of a page: the next page's first drawing shows its first row (the
+    old scroll position was drawn first, then the cursor's: a fresh page drawn twice); the
+    last page jumped to shows its last row in its first drawing."""
+    async with make_app(client, experiment_ids=[many], live=False).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = pilot.app.screen
+        table = screen.query_one("#runs-table")
+        drawn: list[tuple[int, float]] = []
+        original = table.render_lines
+
+        def render_lines(crop):
+            drawn.append((table._update_count, table.scroll_y))
+            return original(crop)
+        table.render_lines = render_lines
+        await pilot.press("ctrl+end")
+        await settle(pilot)
+        assert table.cursor_row == table.row_count - 1 and table.scroll_y > 0
+        drawn.clear()
+        await pilot.press("down")  # past the last row: the next page
+        await settle(pilot)
+        assert names(table)[0] == "r249" and table.cursor_row == 0
+        new_rows = [scroll for count, scroll in drawn if count == table._update_count]
+        assert new_rows and set(new_rows) == {0}, drawn
+        drawn.clear()
+        await pilot.press("right_curly_bracket")
+        await settle(pilot)
+        new_rows = [scroll for count, scroll in drawn if count == table._update_count]
+        visible = table.scrollable_content_region.height
+        assert table.cursor_row == table.row_count - 1
+        assert new_rows and all(scroll >= table.row_count - visible for scroll in new_rows), drawn
+
+
+async def test_reading_ahead_starts_after_the_page_is_drawn_and_the_app_freezes_start_up_objects(client, many):
+    """The next page is read ahead once the shown one is on the screen (a reading thread
+    started before shares the GIL with drawing it); start-up objects are frozen out of full
+    garbage collections while the app runs and given back when it ends."""
+    import gc
+
+    from tui.screens.runs import RunsScreen
+
+    drawn_when_read: list[bool] = []
+    original = RunsScreen.prefetch
+
+    def prefetch(self, query, token):
+        table = self.query_one("#runs-table")
+        drawn_when_read.append(getattr(table, "drawn_rows", None) == table._update_count)
+        return original(self, query, token)
+
+    async with make_app(client, experiment_ids=[many], live=False).run_test(size=(120, 40)) as pilot:
+        RunsScreen.prefetch = prefetch
+        try:
+            table = None
+            while table is None:
+                await pilot.pause()
+                tables = pilot.app.screen.query("#runs-table")
+                table = tables.first() if tables else None
+            render = table.render_lines
+
+            def render_lines(crop):
+                strips = render(crop)
+                table.drawn_rows = table._update_count
+                return strips
+            table.render_lines = render_lines
+            await settle(pilot)
+            await pilot.press("ctrl+end", "down")  # the next page, then its read-ahead
+            await settle(pilot)
+        finally:
+            RunsScreen.prefetch = original
+        assert len(pilot.app.screen.pages) >= 2 and drawn_when_read and all(drawn_when_read)
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
 run_async_tests(globals())

@@ -263,12 +263,18 @@ class RunsScreen(RunPaging, RunEdits, DataScreen):
         if queued:
             self.action_page(queued)
         elif page.next_token is not None and (page.query, page.next_token) not in self.pages:
-            self.prefetch(page.query, page.next_token)
+            # Read ahead once this page is on the screen: a reading thread started now would
+            # share the GIL with drawing it (the page showed 100-200 ms later).
+            self.query_one("#runs-table", KeyTable).when_drawn(self._read_ahead, page.query, page.next_token)
 
     def _remember(self, page: RunsPage) -> None:
         self.pages[(page.query, page.token)] = page
         while len(self.pages) > CACHED_PAGES:
             self.pages.pop(next(iter(self.pages)))
+
+    def _read_ahead(self, query: RunQuery, token: str) -> None:
+        if query == self.run_query() and (query, token) not in self.pages:
+            self.prefetch(query, token)
 
     @work(thread=True, exclusive=True, group="prefetch", exit_on_error=False, description="Reading ahead")
     def prefetch(self, query: RunQuery, token: str) -> None:

@@ -3,14 +3,17 @@ keeps the cursor on the same row (by key) without flicker."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from tui.format import ellipsize
@@ -60,6 +63,19 @@ class KeyTable(DataTable):
         super().__init__(**kwargs)
         self.pages = pages
         self.openable = openable  # False: Enter opens nothing here, so the footer must not say "Open"
+        self._when_drawn: list[Callable[[], None]] = []
+
+    def when_drawn(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run ``callback(*args)`` once the table has been drawn with the rows it holds now
+        (``call_after_refresh`` runs before the screen is painted, which is timer-driven)."""
+        self._when_drawn.append(partial(callback, *args))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        strips = super().render_lines(crop)
+        waiting, self._when_drawn = self._when_drawn, []
+        for callback in waiting:
+            self.call_later(callback)
+        return strips
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "select_cursor" and not self.openable:
@@ -204,8 +220,16 @@ class KeyTable(DataTable):
         if index is None:
             index = old_index
         if self.row_count:
-            self.move_cursor(row=max(0, min(index, self.row_count - 1)), animate=False, scroll=False)
-            self.scroll_to(x=scroll.x, y=scroll.y, animate=False, immediate=True)
+            row = max(0, min(index, self.row_count - 1))
+            self.move_cursor(row=row, animate=False, scroll=False)
+            y = scroll.y
+            if cursor is not None:
+                # New rows (another page): show the cursor's part of the table in the first
+                # drawing; drawing the old scroll position first and then the cursor's drew a
+                # fresh page twice (2 x 70-100 ms at 120x40).
+                height = self.scrollable_content_region.height
+                y = 0 if row < height else row - height + 1
+            self.scroll_to(x=scroll.x, y=y, animate=False, immediate=True)
             self.call_after_refresh(self._cursor_into_view)
 
     def _cursor_into_view(self) -> None:
