@@ -65,15 +65,28 @@ def _order(terms: tuple[tuple[str, bool], ...], reverse: bool) -> str:
     return ", ".join(f"{sql} {'ASC' if desc == reverse else 'DESC'}" for sql, desc in terms)
 
 
+@dataclass
+class _Scope:
+    """The experiments-and-view part of a search (SQL over ``runs r``), its size read once."""
+    sql: str
+    params: list
+    size: int | None = None
+
+    def count(self, conn: sqlite3.Connection) -> int:
+        if self.size is None:
+            (self.size,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {self.sql}", self.params).fetchone()
+        return self.size
+
+
 def _walk(conn: sqlite3.Connection, parts: list[_Segment], key: str, where: str, params: list,
-          offset: int, count: int, reverse: bool, scope: tuple[str, list]) -> list[int]:
+          offset: int, count: int, reverse: bool, scope: _Scope) -> list[int]:
     """``count`` run ids from ``offset`` of the segments read one after the other."""
     found: list[int] = []
     for segment in parts:
         want = count - len(found)
         if want <= 0:
             break
-        if segment.table and not segment.condition and _nobody_lacks(conn, segment, key, *scope):
+        if segment.table and not segment.condition and _nobody_lacks(conn, segment, key, scope):
             continue  # the runs without the key: none (finding that out by looking costs a scan)
         if segment.values and _big_groups(conn, segment, key, reverse):
             rows, offset = _walk_groups(conn, segment, key, where, params, offset, want, reverse)
@@ -91,7 +104,7 @@ def _walk(conn: sqlite3.Connection, parts: list[_Segment], key: str, where: str,
     return found
 
 
-def _nobody_lacks(conn, segment: _Segment, key: str, scope: str, scope_params: list) -> bool:
+def _nobody_lacks(conn, segment: _Segment, key: str, scope: _Scope) -> bool:
     """True when no run in ``scope`` (experiments and view, SQL over ``runs r``) lacks the key,
     found without asking each run in scope (a probe a run: 70-80 ms on 100k runs).
 
@@ -104,12 +117,12 @@ def _nobody_lacks(conn, segment: _Segment, key: str, scope: str, scope_params: l
     (runs,) = conn.execute("SELECT count(*) FROM runs").fetchone()
     if having == runs:
         return True
-    (in_scope,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {scope}", scope_params).fetchone()
+    in_scope = scope.count(conn)
     if runs - in_scope > in_scope:
         return False
     (lacking_outside,) = conn.execute(
-        f"SELECT count(*) FROM runs r WHERE NOT ({scope}) AND NOT EXISTS (SELECT 1 FROM {segment.table} "
-        f"WHERE {segment.on})", [*scope_params, key]).fetchone()
+        f"SELECT count(*) FROM runs r WHERE NOT ({scope.sql}) AND NOT EXISTS (SELECT 1 FROM {segment.table} "
+        f"WHERE {segment.on})", [*scope.params, key]).fetchone()
     return lacking_outside == runs - having
 
 
@@ -193,12 +206,13 @@ def page(conn: sqlite3.Connection, target: Keyed, key: str, descending: bool, wh
     ``scope``: the part of ``where`` that picks experiments and view, without the user's filter
     (SQL, params); when given it makes telling that no run lacks the key cheaper."""
     parts = segments(target, descending)
-    scope = scope or (where, params)
+    matching = _Scope(where, list(params))
+    wider = _Scope(scope[0], list(scope[1])) if scope and scope[0] != where else matching
     if offset >= FLIP_FROM:
-        (total,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()
+        total = matching.count(conn)
         if offset >= total:
             return []
         end = min(offset + limit, total)
         if total - end < offset:  # nearer the end: read the reversed order from there
-            return _walk(conn, parts[::-1], key, where, params, total - end, end - offset, True, scope)[::-1]
-    return _walk(conn, parts, key, where, params, offset, limit, False, scope)
+            return _walk(conn, parts[::-1], key, where, params, total - end, end - offset, True, wider)[::-1]
+    return _walk(conn, parts, key, where, params, offset, limit, False, wider)

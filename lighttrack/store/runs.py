@@ -314,8 +314,9 @@ def search(
     # experiment id here cost 100k evaluations to show 100 runs (0.3-0.5 s of a 100k-run sort).
     keyed = single_keyed_run_order(order_by)
     if keyed is not None and limit is not None:  # one metric/param/tag: walk its index
-        pks = run_sort.page(conn, *keyed, in_scope, in_scope_params, offset, limit + 1,
-                            scope=(" AND ".join(clauses[:-1]) or "1", list(scope)))
+        # (no filter: the scope is the whole search, and its count is read once)
+        wider = (in_scope, in_scope_params) if where == "1" else (" AND ".join(clauses[:-1]) or "1", list(scope))
+        pks = run_sort.page(conn, *keyed, in_scope, in_scope_params, offset, limit + 1, scope=wider)
     else:
         # The sort keys come through LEFT JOINs (one primary-key lookup a run and sort item),
         # not correlated subqueries (up to four a run: a param sort took 0.7 s on 100k runs).
