@@ -200,7 +200,8 @@ class RunsScreen(RunPaging, RunEdits, DataScreen):
     def busy(self) -> None:
         """Say "loading" in the status line; the rows stay (and keep focus) until the answer
         comes. (Only the very first load covers the table with a loading indicator.)"""
-        self.query_one("#runs-status", Static).update(Text("loading…", style="italic"))
+        # (its size never changes: one full-width line, so no layout pass: 15-20 ms at 120x40)
+        self.query_one("#runs-status", Static).update(Text("loading…", style="italic"), layout=False)
 
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False, description="Loading runs")
     def load_page(self, query: RunQuery, token: str | None, live: bool, index: int) -> None:
@@ -429,7 +430,7 @@ class RunsScreen(RunPaging, RunEdits, DataScreen):
             parts.append("grouped")
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
-        self.query_one("#runs-status", Static).update(Text(" · ".join(parts)))
+        self.query_one("#runs-status", Static).update(Text(" · ".join(parts)), layout=False)
 
     def on_resize(self) -> None:
         if self.page is not None:
