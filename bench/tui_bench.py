@@ -279,6 +279,7 @@ async def _chart(path: Path, run_id: str, size=(120, 40)) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=RUNS, help="runs in the generated file")
+    parser.add_argument("--starts", type=int, default=5, help="app starts; each figure is their median")
     args = parser.parse_args()
     CACHE.mkdir(exist_ok=True)
     path = CACHE / ("tui-100k.db" if args.runs == RUNS else f"tui-{args.runs}.db")
@@ -291,12 +292,12 @@ def main() -> None:
     points = client.count_runs([experiment_id])
     print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {points:,} runs, "
           f"{points * STEPS * 2 + LONG_POINTS:,} metric points)")
-    rounds = [asyncio.run(_first_runs_screen(path, experiment_id)) for _ in range(3)]
+    rounds = [asyncio.run(_first_runs_screen(path, experiment_id)) for _ in range(args.starts)]
     figures = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     figures.update(_run_keys(path, experiment_id))
     figures.update(asyncio.run(_chart(path, long_run)))
     width = max(len(k) for k in figures)
-    print("TUI benchmark (median of 3 app starts; budgets: first runs screen <= 1 s, a page <= 150 ms for any sort, "
+    print(f"TUI benchmark (median of {args.starts} app starts; budgets: first runs screen <= 1 s, a page <= 150 ms for any sort, "
           "1M-point chart <= 200 ms)")
     for name, seconds in figures.items():
         print(f"  {name:<{width}}  {seconds * 1000:8.1f} ms")

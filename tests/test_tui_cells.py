@@ -26,7 +26,8 @@ from tui.widgets.cells import one_line_cell, text_width  # noqa: E402
 from tui.widgets.tables import KeyTable  # noqa: E402
 
 WORDS = ["run", "0.001", "FINISHED", "lr", "résumé", "数据集", "🙂", "  ", "a\tb", "x" * 30, ""]
-STYLES = [None, "bold", "green", "italic red on blue", Style(color="#ff8800", bold=True), Style.from_meta({"k": 1})]
+STYLES = [None, "bold", "green", "italic red on blue", Style(color="#ff8800", bold=True), Style.from_meta({"k": 1}),
+          Style(link="https://example.org")]
 
 
 def _text(rng: random.Random) -> Text:
@@ -55,13 +56,24 @@ def test_generated_cells_are_drawn_exactly_as_datatable_draws_them():
     for _ in range(3000):
         cell = _text(rng)
         width, padding = rng.randint(1, 24), rng.choice([0, 1, 2])
-        pre = Style(color="#e0e0e0", bgcolor=rng.choice(["#1e1e1e", "#272727"])) + Style.from_meta({"row": 1})
+        # DataTable's pre style: the row's (meta {"fixed": True} in fixed columns), the cell's
+        # meta (row and column), then the component style (cursor, hover)
+        base = Style(color="#e0e0e0", bgcolor=rng.choice(["#1e1e1e", "#272727"]))
+        base += rng.choice([Style.null(), Style.from_meta({"fixed": True})])
+        meta = Style.from_meta({"row": rng.randint(0, 99), "column": rng.randint(0, 12)})
+        component = rng.choice([Style.null(), Style(bgcolor="#0178d4", bold=True), Style(reverse=True)])
         post = rng.choice([Style.null(), Style(bold=True), Style(bgcolor="#0178d4")])
-        fast = one_line_cell(console, console.options, cell, width, padding, pre, post)
+        expected = _datatables_way(console, cell, width, padding, base + meta + component, post)
+        fast = one_line_cell(console, console.options, cell, width, padding, base + meta + component, post)
+        meta_last = one_line_cell(console, console.options, cell, width, padding, base + component, post, meta)
         if fast is None:  # not one line of text in the room there is: DataTable draws it
+            assert meta_last is None
             continue
         compared += 1
-        assert [fast] == _datatables_way(console, cell, width, padding, pre, post), (cell, width, padding)
+        assert [fast] == expected, (cell, width, padding)
+        assert [meta_last] == expected, (cell, width, padding)
+        for mine, theirs in zip(meta_last, expected[0]):  # Style equality leaves out nothing but link ids
+            assert mine.style.meta == theirs.style.meta and list(mine.style.meta) == list(theirs.style.meta)
     assert compared > 2000  # most generated cells take the quick way
 
 

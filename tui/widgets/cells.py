@@ -26,9 +26,12 @@ _NEWLINE = Text("\n")
 
 
 def one_line_cell(console: Console, options: ConsoleOptions, cell: object, width: int, padding: int,
-                  pre_style: Style, post_style: Style | None) -> list[Segment] | None:
+                  pre_style: Style, post_style: Style | None, meta: Style | None = None) -> list[Segment] | None:
     """The one line of segments DataTable's ``_render_cell`` makes for ``cell`` in a row of
-    height 1, or None when ``cell`` is not a single line of text (then DataTable draws it)."""
+    height 1, or None when ``cell`` is not a single line of text (then DataTable draws it).
+
+    ``meta``: the cell's own meta style (row and column, for mouse clicks), when ``pre_style``
+    is given without it; it is added last (see ``_styled``)."""
     inner = width - 2 * padding
     if not isinstance(cell, Text) or inner < 1 or "\n" in cell.plain or cell.end not in ("", "\n"):
         return None
@@ -56,7 +59,9 @@ def one_line_cell(console: Console, options: ConsoleOptions, cell: object, width
         segments.append(Segment(" " * (inner - used), _NULL))
     if padding:
         segments = [Segment(" " * padding, _NULL), *segments, Segment(" " * padding, _NULL)]
-    return [Segment(text, _sandwich(style, pre_style, post_style)) for text, style, _ in segments]
+    if meta is None:
+        return [Segment(text, _sandwich(style, pre_style, post_style)) for text, style, _ in segments]
+    return [Segment(text, _styled(style, pre_style, post_style, meta)) for text, style, _ in segments]
 
 
 def _sandwich(style: Style | None, pre: Style, post: Style | None) -> Style | None:
@@ -66,6 +71,21 @@ def _sandwich(style: Style | None, pre: Style, post: Style | None) -> Style | No
     if post:
         style = style + post if style else post
     return style
+
+
+def _styled(style: Style | None, pre: Style, post: Style | None, meta: Style) -> Style:
+    """``pre + meta + style + post`` as ``pre + style + post + meta``: the same style (a style
+    holding only meta changes nothing else, so it can go last when no other part holds meta or a
+    link), but the part before ``meta`` repeats from cell to cell and rich caches it, where the
+    cell's own meta made every addition new (each merging pickled meta)."""
+    if _no_meta(style) and _no_meta(post):
+        combined = _sandwich(style, pre, post)
+        return combined + meta if combined else meta
+    return _sandwich(style, pre + meta, post)  # (pre has no meta or link either: see KeyTable)
+
+
+def _no_meta(style: Style | None) -> bool:
+    return style is None or (not style._meta and not style.link)
 
 
 def text_width(cell: object) -> int | None:

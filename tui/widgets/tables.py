@@ -64,6 +64,8 @@ class KeyTable(DataTable):
         self.pages = pages
         self.openable = openable  # False: Enter opens nothing here, so the footer must not say "Open"
         self._when_drawn: list[Callable[[], None]] = []
+        self._drawing: tuple[Any, Any] | None = None  # (console, options) while drawing
+        self._cell_meta: dict[tuple[int, int], Style] = {}  # DataTable's per-cell meta, made once
 
     def when_drawn(self, callback: Callable[..., None], *args: Any) -> None:
         """Run ``callback(*args)`` once the table has been drawn with the rows it holds now
@@ -71,7 +73,11 @@ class KeyTable(DataTable):
         self._when_drawn.append(partial(callback, *args))
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        strips = super().render_lines(crop)
+        self._drawing = (self.app.console, self.app.console_options)  # the same for every cell
+        try:
+            strips = super().render_lines(crop)
+        finally:
+            self._drawing = None
         waiting, self._when_drawn = self._when_drawn, []
         for callback in waiting:
             self.call_later(callback)
@@ -111,10 +117,16 @@ class KeyTable(DataTable):
         component_style, post_style = self._get_styles_to_render_cell(
             False, False, fixed, hover, cursor, self.show_cursor, self._show_hover_cursor,
             self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
-        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+        meta = self._cell_meta.get((row_index, column_index))
+        if meta is None:
+            meta = self._cell_meta[row_index, column_index] = Style.from_meta({"row": row_index, "column": column_index})
+        if component_style._meta or component_style.link:
+            pre_style, meta = base_style + meta + component_style, None  # DataTable's order, as is
+        else:
+            pre_style = base_style + component_style
         cell = self._get_row_renderables(row_index).cells[column_index]
-        line = one_line_cell(self.app.console, self.app.console_options, cell, width, self.cell_padding,
-                             pre_style, post_style)
+        console, options = self._drawing or (self.app.console, self.app.console_options)
+        line = one_line_cell(console, options, cell, width, self.cell_padding, pre_style, post_style, meta)
         if line is None:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         self._cell_render_cache[cache_key] = [line]
