@@ -149,9 +149,15 @@ async def _first_runs_screen(path: Path, experiment_id: str, size=(120, 40)) -> 
         # another thread shares the GIL and the disk with it (the slow case is not hidden:
         # "next page, not read ahead" clears the cache of pages first).
         async def settle() -> None:
-            await wait_for(lambda: not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING)
-                                           for w in app.workers))
-            await pilot.pause()
+            # until a pause starts no new worker: the read-ahead starts only once a page has
+            # been drawn, from a callback a pause runs
+            def idle() -> bool:
+                return not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers)
+            while True:
+                await wait_for(idle)
+                await pilot.pause()
+                if idle():
+                    return
 
         for label, column, descending in (("metric", "metrics.acc", True), ("param", "params.lr", False),
                                           ("param (descending)", "params.lr", True),

@@ -160,21 +160,32 @@ async def test_a_new_page_is_drawn_once_already_scrolled_to_its_cursor(client, m
         assert new_rows and all(scroll >= table.row_count - visible for scroll in new_rows), drawn
 
 
-async def test_reading_ahead_starts_after_the_page_is_drawn_and_the_app_freezes_start_up_objects(client, many):
+async def test_reading_ahead_starts_after_the_page_is_drawn_and_the_app_freezes_start_up_objects(client, many,
+                                                                                             monkeypatch):
     """The next page is read ahead once the shown one is on the screen (a reading thread
-    started before shares the GIL with drawing it); start-up objects are frozen out of full
-    garbage collections while the app runs and given back when it ends."""
+    started before shares the GIL with drawing it), after the garbage of the page before is
+    collected; start-up objects are frozen out of full garbage collections while the app runs
+    and given back when it ends."""
     import gc
+    import types
 
+    import tui.screens.runs as runs_module
     from tui.screens.runs import RunsScreen
 
     drawn_when_read: list[bool] = []
+    events: list[str] = []
     original = RunsScreen.prefetch
 
     def prefetch(self, query, token):
         table = self.query_one("#runs-table")
         drawn_when_read.append(getattr(table, "drawn_rows", None) == table._update_count)
+        events.append("read ahead")
         return original(self, query, token)
+
+    def collect(*args):
+        events.append("collect")
+        return gc.collect(*args)
+    monkeypatch.setattr(runs_module, "gc", types.SimpleNamespace(collect=collect))
 
     async with make_app(client, experiment_ids=[many], live=False).run_test(size=(120, 40)) as pilot:
         RunsScreen.prefetch = prefetch
@@ -197,6 +208,7 @@ async def test_reading_ahead_starts_after_the_page_is_drawn_and_the_app_freezes_
         finally:
             RunsScreen.prefetch = original
         assert len(pilot.app.screen.pages) >= 2 and drawn_when_read and all(drawn_when_read)
+        assert events[-2:] == ["collect", "read ahead"]
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
 
