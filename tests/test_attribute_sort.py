@@ -1,4 +1,5 @@
-"""Sorting by name, end time or duration: pages read through the 0008 indexes hold exactly
+"""Sorting by name, start time, end time, duration or user: pages (read through the 0008
+indexes where they exist) hold exactly
 MLflow's order (runs without the value last, ties by start time, newest first, then run id), in
 both directions, paged from the start and from the end; and the orders the indexes exist for
 never sort all runs of the experiment."""
@@ -25,7 +26,8 @@ def sweep(tmp_path_factory):
     for i in range(240):
         start = 1_000 + rng.randint(0, 60)  # many equal start times
         run = client.create_run(rng.choice([exp, exp, exp, other]), start_time=start,
-                                run_name=rng.choice(["alpha", "beta", f"run-{i}", "Gamma"]))
+                                run_name=rng.choice(["alpha", "beta", f"run-{i}", "Gamma"]),
+                                tags={"mlflow.user": rng.choice(["ana", "bo", "Chen", "ana"])})
         if rng.random() < 0.8:  # the rest stay RUNNING: no end time, no duration
             client.set_terminated(run.info.run_id, end_time=start + rng.choice([5, 10, 10, 30, rng.randint(1, 99)]))
         if rng.random() < 0.1:
@@ -42,6 +44,10 @@ def _expected(client, exp: str, attribute: str, descending: bool) -> list[str]:
             return info.run_name
         if attribute == "end_time":
             return info.end_time
+        if attribute == "start_time":
+            return info.start_time
+        if attribute == "user_id":
+            return info.user_id
         return None if info.end_time is None else info.end_time - info.start_time
 
     present = [r for r in runs if value(r) is not None]
@@ -62,7 +68,7 @@ def _paged(client, exp: str, order: str, size: int) -> list[str]:
 
 
 @pytest.mark.parametrize("flip_from", [1000, 20])  # 20: pages past the middle are read from the end
-@pytest.mark.parametrize("attribute", ["run_name", "end_time", "duration"])
+@pytest.mark.parametrize("attribute", ["run_name", "start_time", "end_time", "duration", "user_id"])
 @pytest.mark.parametrize("descending", [False, True])
 def test_pages_hold_mlflows_order(sweep, attribute, descending, flip_from, monkeypatch):
     client, exp = sweep
@@ -85,8 +91,8 @@ def test_the_indexed_orders_never_sort_the_whole_experiment(sweep, order, revers
     plan = conn.execute(f"EXPLAIN QUERY PLAN SELECT r.id FROM runs r {sort.joins} WHERE {' AND '.join(clauses)} "
                         f"ORDER BY {terms} LIMIT 101", [*sort.join_params, *scope, *params, *term_params]).fetchall()
     steps = [row[3] for row in plan]
-    index = {"run_name": "runs_by_name", "end_time": "runs_by_end_time", "duration": "runs_by_duration"}[
-        order.split(".")[1].split()[0]]
+    attribute = order.split(".")[1].split()[0]
+    index = {"run_name": "runs_by_name", "end_time": "runs_by_end_time", "duration": "runs_by_duration"}[attribute]
     assert any(f"INDEX {index} " in step for step in steps), steps
-    # Sorting rows of equal (name, start time, id) by the row number is all that is left.
+    # Sorting rows of equal (value, start time, id) by the row number is all that is left.
     assert "USE TEMP B-TREE FOR ORDER BY" not in steps, steps
