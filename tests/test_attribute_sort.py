@@ -96,3 +96,45 @@ def test_the_indexed_orders_never_sort_the_whole_experiment(sweep, order, revers
     assert any(f"INDEX {index} " in step for step in steps), steps
     # Sorting rows of equal (value, start time, id) by the row number is all that is left.
     assert "USE TEMP B-TREE FOR ORDER BY" not in steps, steps
+
+
+@pytest.mark.parametrize("order", ["attributes.start_time ASC", "attributes.start_time DESC",
+                                   "attributes.end_time ASC", "attributes.end_time DESC"])
+def test_start_and_end_time_orders_read_two_index_ranges_in_the_general_order(tmp_path, order, monkeypatch):
+    """Start/end time orders are read as two segments (runs with the value, then without:
+    store/attribute_sort.py); pages from either end equal the general query's, with runs
+    whose start time is missing (imported from elsewhere) and RUNNING runs (no end time);
+    the segment of runs with the value reads an index range, never a sort of all of them."""
+    from lighttrack.store import attribute_sort
+    from lighttrack.store.runs import _joined_page
+
+    rng = random.Random(5)
+    client = LighttrackClient(tmp_path / "t.db")
+    exp, other = client.create_experiment("e"), client.create_experiment("other")
+    for i in range(90):
+        run = client.create_run(rng.choice([exp, exp, other]), start_time=1_000 + rng.randint(0, 20))
+        if rng.random() < 0.7:
+            client.set_terminated(run.info.run_id, end_time=2_000 + rng.randint(0, 15))
+    conn = client.store.conn
+    with conn:
+        conn.execute("UPDATE runs SET start_time = NULL WHERE id % 7 = 0")
+    where, params = compile_run_filter("", status_sql=status_sql(conn))
+    clauses, scope = _scope(conn, [exp], ViewType.ACTIVE_ONLY, where)
+    sql, args = " AND ".join(clauses), [*scope, *params]
+    sort = compile_run_order_joined([order], status_sql=status_sql(conn))
+    expected = _joined_page(conn, sort, sql, args, 0, None)
+    parts = attribute_sort.segments(sort)
+    assert parts is not None and len(expected) > 30
+    for size in (1, 6, 25):
+        paged = []
+        for offset in range(0, len(expected) + size, size):
+            paged += attribute_sort.page(conn, parts, sql, args, offset, size, flip_from=8)[:size]
+        assert paged == expected, size
+    ids = [r.info.run_id for r in client.search_runs([exp], order_by=[order], max_results=None)]
+    pk_of = dict(conn.execute("SELECT uuid, id FROM runs").fetchall())
+    assert [pk_of[i] for i in ids] == expected
+    condition, present_order = parts[0]
+    terms, _ = present_order.order(False)
+    plan = conn.execute(f"EXPLAIN QUERY PLAN SELECT r.id FROM runs r WHERE {sql} AND {condition} ORDER BY {terms} "
+                        "LIMIT 101", args).fetchall()
+    assert "USE TEMP B-TREE FOR ORDER BY" not in [row[3] for row in plan], plan

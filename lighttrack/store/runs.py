@@ -299,7 +299,7 @@ def search(
     page_token: str | None = None,
 ) -> tuple[list[Run], str | None]:
     """Runs matching MLflow's filter grammar (plus OR/NOT/parentheses), one page at a time."""
-    from lighttrack.store import run_sort
+    from lighttrack.store import attribute_sort, run_sort
     from lighttrack.store.search import compile_run_filter, compile_run_order_joined, single_keyed_run_order
 
     status = status_sql(conn)
@@ -317,6 +317,8 @@ def search(
         # (no filter: the scope is the whole search, and its count is read once)
         wider = (in_scope, in_scope_params) if where == "1" else (" AND ".join(clauses[:-1]) or "1", list(scope))
         pks = run_sort.page(conn, *keyed, in_scope, in_scope_params, offset, limit + 1, scope=wider)
+    elif limit is not None and (parts := attribute_sort.segments(sort)) is not None:
+        pks = attribute_sort.page(conn, parts, in_scope, in_scope_params, offset, limit + 1, run_sort.FLIP_FROM)
     else:
         # The sort keys come through LEFT JOINs (one primary-key lookup a run and sort item),
         # not correlated subqueries (up to four a run: a param sort took 0.7 s on 100k runs).
