@@ -120,4 +120,23 @@ async def test_real_screens_draw_the_same_lines_either_way(client, sweep, monkey
         assert quick == textual and any(len(line) > 3 for line in quick)
 
 
+async def test_a_height_only_resize_keeps_the_drawn_cells(client, sweep):
+    """Only a new width can change a cell or a line, so a table that gets shorter or taller
+    (a message line shown above it) keeps what it has drawn instead of drawing it all again;
+    what it shows then is what a fresh drawing shows."""
+    experiment, _ = sweep
+    async with make_app(client, experiment_ids=[experiment], live=False).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#runs-table")
+        count, width = table._update_count, table.size.width
+        table.styles.height = table.size.height - 5
+        await settle(pilot)
+        assert table.size.width == width and table._update_count == count
+        shown = [list(table.render_line(y)) for y in range(table.size.height)]
+        assert shown == _visible_lines(table)
+        table.styles.width = width - 10  # a new width does start over
+        await settle(pilot)
+        assert table._update_count != count
+
+
 run_async_tests(globals())

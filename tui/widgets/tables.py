@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -66,6 +67,7 @@ class KeyTable(DataTable):
         self._when_drawn: list[Callable[[], None]] = []
         self._drawing: tuple[Any, Any] | None = None  # (console, options) while drawing
         self._cell_meta: dict[tuple[int, int], Style] = {}  # DataTable's per-cell meta, made once
+        self._drawn_width: int | None = None  # the width of the last drawing
 
     def when_drawn(self, callback: Callable[..., None], *args: Any) -> None:
         """Run ``callback(*args)`` once the table has been drawn with the rows it holds now
@@ -74,6 +76,7 @@ class KeyTable(DataTable):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._drawing = (self.app.console, self.app.console_options)  # the same for every cell
+        self._drawn_width = self.size.width
         try:
             strips = super().render_lines(crop)
         finally:
@@ -131,6 +134,14 @@ class KeyTable(DataTable):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         self._cell_render_cache[cache_key] = [line]
         return [line]
+
+    def _on_resize(self, event: events.Resize) -> None:
+        """DataTable starts its drawing over on any resize; only a new width can change a cell
+        or a line (both are cached by width and row, not height). A table gains or loses a
+        row of height when a horizontal scrollbar comes with its first page: that redrew the
+        whole page a second time (70-100 ms) right after it was shown."""
+        if event.size.width == self._drawn_width:
+            event.prevent_default()  # (Textual calls each class's handler: this stops DataTable's)
 
     def _update_dimensions(self, new_rows: Any) -> None:
         """DataTable's, with text cells measured directly (its per-cell measure builds console
