@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from lighttrack.store.paging import from_the_end
 from lighttrack.store.search import JoinedOrder
 
 #: value SQL -> (the condition of the runs that have it, of those that do not), written the
@@ -50,12 +51,10 @@ def page(conn: sqlite3.Connection, parts: list[Segment], where: str, params: lis
     the end than the start is read from the end in the exact reverse order."""
     reverse = False
     if offset >= flip_from:
-        (total,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()
-        if offset >= total:
+        where_to_read = from_the_end(conn, where, params, offset, want)
+        if where_to_read is None:
             return []
-        end = min(offset + want, total)
-        if total - end < offset:
-            reverse, offset, want = True, total - end, end - offset
+        reverse, offset, want = where_to_read
     found: list[int] = []
     for condition, order in (parts[::-1] if reverse else parts):
         need = want - len(found)

@@ -57,3 +57,16 @@ def fetch_page(conn, sql: str, params: list, max_results: int | None, page_token
     if limit >= 0 and len(rows) > limit:
         return rows[:limit], encode_token(offset + limit)
     return rows, None
+
+
+def from_the_end(conn, where: str, params: list, offset: int, want: int) -> tuple[bool, int, int] | None:
+    """Where to read ``want`` runs from ``offset`` of those matching ``where``: (reverse,
+    offset, want), reversed (the same rows, read from the end) when that is nearer; None when
+    the page starts past the last run."""
+    (total,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()
+    if offset >= total:
+        return None
+    end = min(offset + want, total)
+    if total - end < offset:
+        return True, total - end, end - offset
+    return False, offset, want

@@ -343,15 +343,15 @@ def _joined_page(conn: sqlite3.Connection, sort, where: str, params: list, offse
     in the reversed order from the end (sorting keeps a page-sized heap, not 100k rows)."""
     from lighttrack.store.run_sort import FLIP_FROM
 
+    from lighttrack.store.paging import from_the_end
+
     want = -1 if limit is None else limit + 1
     reverse = False
     if limit is not None and offset >= FLIP_FROM:
-        (total,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()
-        if offset >= total:
+        where_to_read = from_the_end(conn, where, params, offset, want)
+        if where_to_read is None:
             return []
-        end = min(offset + want, total)
-        if total - end < offset:
-            reverse, offset, want = True, total - end, end - offset
+        reverse, offset, want = where_to_read
     order, order_params = sort.order(reverse)
     rows = conn.execute(
         f"SELECT r.id FROM runs r {sort.joins} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
