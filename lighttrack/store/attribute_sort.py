@@ -51,7 +51,8 @@ def page(conn: sqlite3.Connection, parts: list[Segment], where: str, params: lis
     the end than the start is read from the end in the exact reverse order."""
     reverse = False
     if offset >= flip_from:
-        where_to_read = from_the_end(conn, where, params, offset, want)
+        (total,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()
+        where_to_read = from_the_end(total, offset, want)
         if where_to_read is None:
             return []
         reverse, offset, want = where_to_read

@@ -59,11 +59,10 @@ def fetch_page(conn, sql: str, params: list, max_results: int | None, page_token
     return rows, None
 
 
-def from_the_end(conn, where: str, params: list, offset: int, want: int) -> tuple[bool, int, int] | None:
-    """Where to read ``want`` runs from ``offset`` of those matching ``where``: (reverse,
-    offset, want), reversed (the same rows, read from the end) when that is nearer; None when
-    the page starts past the last run."""
-    (total,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()
+def from_the_end(total: int, offset: int, want: int) -> tuple[bool, int, int] | None:
+    """Where to read ``want`` of ``total`` rows from ``offset``: (reverse, offset, want),
+    reversed (the same rows, read from the end) when that is nearer; None when the page starts
+    past the last row."""
     if offset >= total:
         return None
     end = min(offset + want, total)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from lighttrack.store.paging import from_the_end
 from lighttrack.store.search import Keyed
 
 #: A page this far from the start is read from the end when that is nearer.
@@ -209,10 +210,10 @@ def page(conn: sqlite3.Connection, target: Keyed, key: str, descending: bool, wh
     matching = _Scope(where, list(params))
     wider = _Scope(scope[0], list(scope[1])) if scope and scope[0] != where else matching
     if offset >= FLIP_FROM:
-        total = matching.count(conn)
-        if offset >= total:
+        where_to_read = from_the_end(matching.count(conn), offset, limit)
+        if where_to_read is None:
             return []
-        end = min(offset + limit, total)
-        if total - end < offset:  # nearer the end: read the reversed order from there
-            return _walk(conn, parts[::-1], key, where, params, total - end, end - offset, True, wider)[::-1]
+        reverse, start, count = where_to_read
+        if reverse:  # nearer the end: read the reversed order from there
+            return _walk(conn, parts[::-1], key, where, params, start, count, True, wider)[::-1]
     return _walk(conn, parts, key, where, params, offset, limit, False, wider)

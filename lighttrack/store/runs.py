@@ -341,14 +341,14 @@ def _joined_page(conn: sqlite3.Connection, sort, where: str, params: list, offse
                  limit: int | None) -> list[int]:
     """One page (and one row more) in any order; a page nearer the end than the start is read
     in the reversed order from the end (sorting keeps a page-sized heap, not 100k rows)."""
-    from lighttrack.store.run_sort import FLIP_FROM
-
     from lighttrack.store.paging import from_the_end
+    from lighttrack.store.run_sort import FLIP_FROM
 
     want = -1 if limit is None else limit + 1
     reverse = False
     if limit is not None and offset >= FLIP_FROM:
-        where_to_read = from_the_end(conn, where, params, offset, want)
+        (total,) = conn.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()
+        where_to_read = from_the_end(total, offset, want)
         if where_to_read is None:
             return []
         reverse, offset, want = where_to_read

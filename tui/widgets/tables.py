@@ -138,8 +138,9 @@ class KeyTable(DataTable):
     def _on_resize(self, event: events.Resize) -> None:
         """DataTable starts its drawing over on any resize; only a new width can change a cell
         or a line (both are cached by width and row, not height). A table gains or loses a
-        row of height when a horizontal scrollbar comes with its first page: that redrew the
-        whole page a second time (70-100 ms) right after it was shown."""
+        line of height when its horizontal scrollbar comes or goes (a page of columns a few
+        cells wider than the screen): that drew the whole page a second time (70-100 ms)
+        right after it was shown."""
         if event.size.width == self._drawn_width:
             event.prevent_default()  # (Textual calls each class's handler: this stops DataTable's)
 
