@@ -215,7 +215,8 @@ def test_the_skops_floor_has_the_code_execution_fixes():
 
 def test_the_type_list_is_cached_per_file_content_and_a_cache_cannot_admit_a_type(tmp_path, monkeypatch):
     """The second load of a skops file reuses its type list (no second schema parse), and an
-    entry in the cache that hides a type only gets the file refused by skops' own audit."""
+    entry in the cache that hides a type only gets the file refused: the reader builds nothing
+    that list did not approve."""
     import json
 
     from lighttrack.models import trust
@@ -236,5 +237,5 @@ def test_the_type_list_is_cached_per_file_content_and_a_cache_cannot_admit_a_typ
 
     monkeypatch.setattr(trust, "_types_seen", {})  # a fresh process, whose cache file was edited
     entries[0].write_text(json.dumps([t for t in types if t != "sklearn.tree._tree.Tree"]))
-    with pytest.raises(UntrustedModel, match="skops' own audit"):
+    with pytest.raises(UntrustedModel, match="sklearn.tree._tree.Tree, which lighttrack's type check did not approve"):
         lighttrack.sklearn.load_model(tmp_path / "m")

@@ -123,9 +123,10 @@ def cached_skops_types(data: bytes) -> list[str]:
     """``skops_types(data)``, remembered per file content (in memory and in the user's cache
     folder), so a model loaded again skips a second parse of its schema.
 
-    This is a speed-up, not a trust input: the list still goes through ``check_types``, and
-    skops audits the file against exactly the list accepted there, so a cache entry that left a
-    type out only makes skops refuse the file; it can never admit a type.
+    This is a speed-up, not a trust input: the list still goes through ``check_types``, and the
+    file is then built (by ``skops_reader``, or audited by skops) against exactly the list
+    accepted there, so a cache entry that left a type out only gets the file refused; it can
+    never admit a type.
     """
     digest = hashlib.sha256(data).hexdigest()
     found = _types_seen.get(digest)
