@@ -213,29 +213,27 @@ def test_the_skops_floor_has_the_code_execution_fixes():
     assert floor >= (0, 12, 0), skops  # CVE-2025-54412/54413 were fixed in 0.12.0
 
 
-def test_the_type_list_is_cached_per_file_content_and_a_cache_cannot_admit_a_type(tmp_path, monkeypatch):
-    """The second load of a skops file reuses its type list (no second schema parse), and an
-    entry in the cache that hides a type only gets the file refused: the reader builds nothing
-    that list did not approve."""
-    import json
+def test_a_skops_model_is_read_once_and_only_what_needs_skops_goes_to_skops(tmp_path, monkeypatch):
+    """One parse of the schema gives both the type list the loader checks and what lighttrack's
+    reader builds from; skops is used only for a file with parts the reader leaves to it (here
+    a numpy function, which the caller must name), and then audits it too."""
+    from lighttrack.models import skops_import, skops_reader
 
-    from lighttrack.models import trust
+    parsed = []
+    real = skops_reader.SkopsFile.__init__
+    monkeypatch.setattr(skops_reader.SkopsFile, "__init__",
+                        lambda self, *a, **k: parsed.append(1) or real(self, *a, **k))
+    forest = RandomForestClassifier(n_estimators=2, random_state=0).fit(X, Y)
+    lighttrack.sklearn.save_model(forest, tmp_path / "forest")  # saving is skops' job
+    monkeypatch.setattr(skops_import, "skops_io", lambda: pytest.fail("skops was used to load"))
+    parsed.clear()
+    assert lighttrack.sklearn.load_model(tmp_path / "forest").predict(X).tolist() == forest.predict(X).tolist()
+    assert parsed == [1]
+    monkeypatch.undo()
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(trust, "_types_seen", {})
-    model = RandomForestClassifier(n_estimators=2, random_state=0).fit(X, Y)
-    lighttrack.sklearn.save_model(model, tmp_path / "m")
-    data = (tmp_path / "m" / "model.skops").read_bytes()
-    types = skops_types(data)
-    lighttrack.sklearn.load_model(tmp_path / "m")
-    entries = list((tmp_path / "cache" / "lighttrack" / "skops-types").iterdir())
-    assert len(entries) == 1 and json.loads(entries[0].read_text()) == types
-    assert "sklearn.tree._tree.Tree" in types
-
-    monkeypatch.setattr(trust, "skops_types", lambda data: pytest.fail("the schema was parsed again"))
-    assert lighttrack.sklearn.load_model(tmp_path / "m").predict(X).tolist() == model.predict(X).tolist()
-
-    monkeypatch.setattr(trust, "_types_seen", {})  # a fresh process, whose cache file was edited
-    entries[0].write_text(json.dumps([t for t in types if t != "sklearn.tree._tree.Tree"]))
-    with pytest.raises(UntrustedModel, match="sklearn.tree._tree.Tree, which lighttrack's type check did not approve"):
-        lighttrack.sklearn.load_model(tmp_path / "m")
+    with_function = make_pipeline(FunctionTransformer(np.log1p), LogisticRegression()).fit(X, Y)
+    lighttrack.sklearn.save_model(with_function, tmp_path / "function")
+    with pytest.raises(UntrustedModel, match="numpy.log1p"):
+        lighttrack.sklearn.load_model(tmp_path / "function")
+    loaded = lighttrack.sklearn.load_model(tmp_path / "function", trusted_types=["numpy.log1p"])
+    assert loaded.predict(X).tolist() == with_function.predict(X).tolist()

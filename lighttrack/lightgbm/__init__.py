@@ -236,14 +236,10 @@ def _load_mlflow_sklearn(folder: Path, meta: Model, conf: dict[str, Any], data: 
     """An MLflow-saved LGBMClassifier/Regressor: skops against our allow-list, or pickle if allowed."""
     fmt = conf.get("serialization_format", "cloudpickle")
     if fmt == "skops":
-        from lighttrack.models.trust import cached_skops_types, check_types
+        from lighttrack.models.trust import load_skops
 
-        raw = data.read_bytes()
-        trusted = check_types(cached_skops_types(raw), [*SKOPS_TRUSTED, *(trusted_types or [])],
-                              f"the lightgbm skops model at {folder}", conf.get("skops_trusted_types"))
-        import skops.io
-
-        model = skops.io.loads(raw, trusted=trusted)
+        model = load_skops(data.read_bytes(), [*SKOPS_TRUSTED, *(trusted_types or [])],
+                           f"the lightgbm skops model at {folder}", conf.get("skops_trusted_types"))
         if _class_name(model) not in SKLEARN_CLASSES:
             raise ModelError(f"the lightgbm model at {folder} holds a {_class_name(model)}, not "
                              f"one of {', '.join(sorted(SKLEARN_CLASSES))}; it was not loaded")

@@ -19,10 +19,15 @@ object by object, for a corpus of estimators.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import re
+import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -41,24 +46,94 @@ class NotHandled(Exception):
     """The file holds a node kind (or protocol) this reader leaves to skops."""
 
 
-def load(data: bytes, approved: list[str], what: str = "the skops file") -> Any:
-    """Build the object a skops file holds, using only the types in ``approved``.
+_MALFORMED = (zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, IndexError,
+              RecursionError)
 
-    Raises ``NotHandled`` when the file needs skops itself, ``UntrustedModel`` when it names a
-    type that is not in ``approved``, and ``ModelError`` when it is malformed; ``what`` names
-    the file in those messages.
-    """
+
+class SkopsFile:
+    """A skops archive with its schema parsed once, and every type the schema names (each
+    JSON object with a string ``__module__`` and ``__class__``: what the trust check sees)."""
+
+    def __init__(self, data: bytes, what: str = "the skops file") -> None:
+        self.what = what
+        found: set[str] = set()
+
+        def note_type(obj: dict) -> dict:  # called by the JSON parser for every object
+            module, name = obj.get("__module__"), obj.get("__class__")
+            if type(module) is str and type(name) is str:
+                found.add(f"{module}.{name}")
+            return obj
+
+        try:
+            self.archive = zipfile.ZipFile(io.BytesIO(data))
+            self.members = _Members(self.archive, data)
+            with _no_collection():
+                self.schema = json.loads(self.members.read("schema.json"), object_hook=note_type)
+        except _MALFORMED as exc:
+            raise ModelError(f"{what} is not a skops file ({type(exc).__name__}: {exc}); "
+                             "it was not loaded") from None
+        self.types = sorted(found)
+
+    def build(self, approved: list[str]) -> Any:
+        """The object the file holds, built from the types in ``approved`` only.
+
+        Raises ``NotHandled`` when the file needs skops itself, ``UntrustedModel`` when it
+        names a type that is not in ``approved``, ``ModelError`` when it is malformed.
+        """
+        schema = self.schema
+        protocol = schema.get("protocol") if isinstance(schema, dict) else None
+        if type(protocol) is not int or protocol != PROTOCOL:
+            raise NotHandled(f"protocol {protocol!r}")
+        try:
+            with _no_collection():
+                return _Reader(self.members, approved, self.what).build(schema)
+        except _MALFORMED as exc:
+            raise ModelError(f"{self.what} is malformed ({type(exc).__name__}: {exc}); "
+                             "it was not loaded") from None
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """No garbage collection while a schema is parsed or a model built: both make tens of
+    thousands of acyclic objects, so the collections they trigger free nothing, and in a
+    process holding a framework's heap (torch, TensorFlow) they were a third of a load."""
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            schema = json.loads(archive.read("schema.json"))
-            protocol = schema.get("protocol") if isinstance(schema, dict) else None
-            if type(protocol) is not int or protocol != PROTOCOL:
-                raise NotHandled(f"protocol {protocol!r}")
-            return _Reader(archive, approved, what).build(schema)
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError,
-            IndexError, RecursionError) as exc:
-        raise ModelError(f"{what} is malformed ({type(exc).__name__}: {exc}); "
-                         "it was not loaded") from None
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def load(data: bytes, approved: list[str], what: str = "the skops file") -> Any:
+    """``SkopsFile(data, what).build(approved)``."""
+    return SkopsFile(data, what).build(approved)
+
+
+class _Members:
+    """The files in a skops archive. skops writes them uncompressed: those are sliced out of
+    the archive's bytes (checked against the central directory's size and CRC, as ``zipfile``
+    checks them), which costs a tenth of opening each through ``zipfile``; any other member is
+    read by ``zipfile``."""
+
+    def __init__(self, archive: zipfile.ZipFile, data: bytes) -> None:
+        self.archive, self.data = archive, data
+
+    def read(self, name: str) -> bytes:
+        info = self.archive.getinfo(name)
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            return self.archive.read(name)
+        offset = info.header_offset
+        header = self.data[offset:offset + 30]
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local header for {name!r}")
+        name_size, extra_size = struct.unpack("<HH", header[26:30])
+        start = offset + 30 + name_size + extra_size
+        content = self.data[start:start + info.compress_size]
+        if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
+            raise zipfile.BadZipFile(f"bad CRC or size for {name!r}")
+        return content
 
 
 _UNSET = object()
@@ -66,10 +141,12 @@ _BUILDING = object()  # an id whose object is being built (a reference back to i
 
 
 class _Reader:
-    def __init__(self, archive: zipfile.ZipFile, approved: list[str], what: str) -> None:
+    def __init__(self, archive: _Members, approved: list[str], what: str) -> None:
         self.archive = archive
         self.what = what
         self.approved = frozenset(approved)
+        self.types: dict[tuple[str, str], Any] = {}  # approved classes already imported
+        self.json: dict[str, Any] = {}  # JSON text -> its value, for immutable values only
         self.memo: dict[Any, Any] = {}  # __id__ -> object, as skops' LoadContext.memo
         self.kinds = {
             "JsonNode": self.json_value, "DictNode": self.dict_value, "ListNode": self.list_value,
@@ -83,6 +160,9 @@ class _Reader:
 
     def type_named(self, module: str, name: str) -> Any:
         """The class ``module.name``: only one the loader approved."""
+        found = self.types.get((module, name))
+        if found is not None:
+            return found
         if f"{module}.{name}" not in self.approved:
             from lighttrack.models.trust import UntrustedModel
 
@@ -90,7 +170,8 @@ class _Reader:
                                  "check did not approve; it was not loaded")
         import importlib
 
-        return getattr(importlib.import_module(module), name)
+        found = self.types[module, name] = getattr(importlib.import_module(module), name)
+        return found
 
     def build(self, state: dict[str, Any]) -> Any:
         # skops memoizes by the saved object id: a later state with an id seen before *is* that
@@ -124,7 +205,13 @@ class _Reader:
     # -- one method per node kind, each as skops constructs it --------------------------------
 
     def json_value(self, state: dict, module: str, name: str) -> Any:
-        return json.loads(state["content"])
+        text = state["content"]
+        value = self.json.get(text, _UNSET)
+        if value is _UNSET:
+            value = json.loads(text)
+            if type(value) in (int, float, str, bool, type(None)):  # a list must not be shared
+                self.json[text] = value
+        return value
 
     def dict_value(self, state: dict, module: str, name: str) -> Any:
         key_types = self.build(state["key_types"])

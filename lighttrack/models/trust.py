@@ -9,18 +9,14 @@ hashes beside them. So the types a skops file names are checked against:
   methods, and never a bare module prefix (that would admit ``numpy.load`` and friends);
 * plus what the caller names explicitly (``trusted_types=``, the CLI's ``--trust TYPE``).
 
-Anything else is refused before skops parses the file, naming the types; what MLmodel records
+Anything else is refused before any object is built, naming the types; what MLmodel records
 (``skops_trusted_types``) is quoted in that message, never trusted on its own.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import io
-import json
 import sys
-import zipfile
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -90,65 +86,36 @@ def _resolve(module_name: str, attr: str) -> Any:
 
 def skops_types(data: bytes) -> list[str]:
     """Every type a skops file would make skops build, read from its schema without skops."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            schema = json.loads(archive.read("schema.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ModelError(f"not a skops file ({exc}); it was not loaded") from None
-    found: set[str] = set()
-    stack: list[Any] = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            module, cls = node.get("__module__"), node.get("__class__")
-            if isinstance(module, str) and isinstance(cls, str):
-                found.add(f"{module}.{cls}")
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return sorted(found)
+    from lighttrack.models.skops_reader import SkopsFile
+
+    return SkopsFile(data).types
 
 
-#: sha256 of a skops file -> its type list, for files this process already read
-_types_seen: dict[str, list[str]] = {}
+def load_skops(data: bytes, trusted_types: Iterable[str] | None, what: str,
+               recorded: Iterable[str] | None = None) -> Any:
+    """The object a skops file holds, if every type it names passes ``check_types``.
 
-
-def _types_cache(digest: str):
-    from lighttrack.models.skops_import import cache_folder
-
-    return cache_folder() / "skops-types" / f"{digest}.json"
-
-
-def cached_skops_types(data: bytes) -> list[str]:
-    """``skops_types(data)``, remembered per file content (in memory and in the user's cache
-    folder), so a model loaded again skips a second parse of its schema.
-
-    This is a speed-up, not a trust input: the list still goes through ``check_types``, and the
-    file is then built (by ``skops_reader``, or audited by skops) against exactly the list
-    accepted there, so a cache entry that left a type out only gets the file refused; it can
-    never admit a type.
+    The schema is parsed once: its type list is checked here, then lighttrack's reader builds
+    the object from exactly the accepted types. A file with parts the reader leaves to skops
+    (functions, methods ...) goes to skops, which audits it again against the same list.
     """
-    digest = hashlib.sha256(data).hexdigest()
-    found = _types_seen.get(digest)
-    if found is None:
-        file = _types_cache(digest)
-        try:
-            found = json.loads(file.read_text())
-        except (OSError, ValueError):
-            found = None
-        if not (isinstance(found, list) and all(isinstance(t, str) for t in found)):
-            found = skops_types(data)
-            _store_types(file, found)
-        if len(_types_seen) > 64:
-            _types_seen.clear()
-        _types_seen[digest] = found
-    return list(found)
+    from lighttrack.models.skops_reader import NotHandled, SkopsFile
 
+    file = SkopsFile(data, what)
+    trusted = check_types(file.types, trusted_types, what, recorded)
+    try:
+        return file.build(trusted)
+    except NotHandled:
+        pass
+    from lighttrack.models.skops_import import skops_io
 
-def _store_types(file, types: list[str]) -> None:
-    from lighttrack.models.skops_import import write_cache_json
+    skops = skops_io()
+    from skops.io.exceptions import UntrustedTypesFoundException
 
-    write_cache_json(file, types)  # no cache folder: the next load parses the schema again
+    try:
+        return skops.loads(data, trusted=trusted)
+    except UntrustedTypesFoundException as exc:
+        raise UntrustedModel(f"{what} was refused by skops' own audit ({exc}); it was not loaded") from None
 
 
 def check_types(types: Iterable[str], trusted_types: Iterable[str] | None, what: str,

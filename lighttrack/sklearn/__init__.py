@@ -160,30 +160,9 @@ def _load_estimator(folder: Path, meta: Model, allow_pickle: bool | None,
 
 
 def _load_skops(data: bytes, folder: Path, conf: dict[str, Any], trusted_types: list[str] | None) -> Any:
-    """Trust is decided from the file's own type list before anything is built. lighttrack's
-    reader then builds the estimator from exactly the types accepted here; a file with parts it
-    leaves to skops (functions, methods ...) goes to skops, which audits it again against the
-    same list."""
-    from lighttrack.models import skops_reader
-    from lighttrack.models.trust import UntrustedModel, cached_skops_types, check_types
+    from lighttrack.models.trust import load_skops
 
-    recorded = conf.get("skops_trusted_types") or []
-    what = f"the skops model at {folder}"
-    trusted = check_types(cached_skops_types(data), trusted_types, what, recorded)
-    try:
-        return skops_reader.load(data, trusted, what)
-    except skops_reader.NotHandled:
-        pass
-    from lighttrack.models.skops_import import skops_io
-
-    skops = skops_io()
-    from skops.io.exceptions import UntrustedTypesFoundException
-
-    try:
-        return skops.loads(data, trusted=trusted)
-    except UntrustedTypesFoundException as exc:
-        raise UntrustedModel(f"the skops model at {folder} was refused by skops' own audit ({exc}); "
-                             "it was not loaded") from None
+    return load_skops(data, trusted_types, f"the skops model at {folder}", conf.get("skops_trusted_types") or [])
 
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None, *,
