@@ -48,6 +48,8 @@ def _expected(client, exp: str, attribute: str, descending: bool) -> list[str]:
             return info.start_time
         if attribute == "user_id":
             return info.user_id
+        if attribute == "status":
+            return info.status
         return None if info.end_time is None else info.end_time - info.start_time
 
     present = [r for r in runs if value(r) is not None]
@@ -68,7 +70,7 @@ def _paged(client, exp: str, order: str, size: int) -> list[str]:
 
 
 @pytest.mark.parametrize("flip_from", [1000, 20])  # 20: pages past the middle are read from the end
-@pytest.mark.parametrize("attribute", ["run_name", "start_time", "end_time", "duration", "user_id"])
+@pytest.mark.parametrize("attribute", ["run_name", "start_time", "end_time", "duration", "user_id", "status"])
 @pytest.mark.parametrize("descending", [False, True])
 def test_pages_hold_mlflows_order(sweep, attribute, descending, flip_from, monkeypatch):
     client, exp = sweep
@@ -138,3 +140,27 @@ def test_start_and_end_time_orders_read_two_index_ranges_in_the_general_order(tm
     plan = conn.execute(f"EXPLAIN QUERY PLAN SELECT r.id FROM runs r WHERE {sql} AND {condition} ORDER BY {terms} "
                         "LIMIT 101", args).fetchall()
     assert "USE TEMP B-TREE FOR ORDER BY" not in [row[3] for row in plan], plan
+
+
+@pytest.mark.parametrize("order, oldest_first", [
+    ("attributes.status ASC", True), ("attributes.user_id DESC", True), ("attributes.duration ASC", True),
+    ("attributes.run_name DESC", False), ("attributes.duration DESC", False),  # an index gives these
+])
+def test_last_pages_of_sorts_no_index_serves_read_the_oldest_runs_first(sweep, order, oldest_first, monkeypatch):
+    """Read from the end, SQLite sorts such an order itself; rows arriving oldest first (the
+    tie order reversed) are turned away by its page-sized heap at once. Orders an index serves
+    keep that index: forcing another one would sort all runs."""
+    client, exp = sweep
+    monkeypatch.setattr(run_sort, "FLIP_FROM", 20)
+    seen: list[str] = []
+    client.store.conn.set_trace_callback(seen.append)
+    try:
+        total = len(client.search_runs([exp], max_results=None))
+        token = client.page_token_at(total - 17)
+        page = client.search_runs([exp], max_results=17, order_by=[order], page_token=token)
+    finally:
+        client.store.conn.set_trace_callback(None)
+    attribute, direction = order.split(".")[1].split()
+    assert [r.info.run_id for r in page] == _expected(client, exp, attribute, direction == "DESC")[total - 17:]
+    hinted = [sql for sql in seen if "INDEXED BY runs_in_scope" in sql]
+    assert bool(hinted) == oldest_first, seen
