@@ -162,7 +162,9 @@ async def _first_runs_screen(path: Path, experiment_id: str, size=(120, 40)) -> 
         for label, column, descending in (("metric", "metrics.acc", True), ("param", "params.lr", False),
                                           ("param (descending)", "params.lr", True),
                                           ("tag", "tags.mlflow.user", False),
-                                          ("attribute", "attr.duration", True)):
+                                          ("attribute", "attr.duration", True),
+                                          # no index serves these two: SQLite sorts the 100k runs
+                                          ("status", "attr.status", False), ("user", "attr.user", False)):
             await settle()
             t = time.perf_counter()
             screen.sort_by(column, descending)
