@@ -39,8 +39,12 @@ def http(method: str, url: str, body: bytes | None = None, content_type: str | N
 
 
 def env_for_children(**extra: str) -> dict[str, str]:
+    # `mlflow models serve` runs `uvicorn` from PATH: the test interpreter's scripts come first,
+    # so the suite does not depend on its virtualenv being activated.
+    scripts = str(Path(sys.executable).parent)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_DISABLE_TELEMETRY": "true",
-           "DO_NOT_TRACK": "true", "MLFLOW_ALLOW_MODEL_CODE_EXECUTION": "true", "MLFLOW_MODELS_WORKERS": "1"}
+           "DO_NOT_TRACK": "true", "MLFLOW_ALLOW_MODEL_CODE_EXECUTION": "true", "MLFLOW_MODELS_WORKERS": "1",
+           "PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")])}
     env.pop("LIGHTTRACK_TRACKING_URI", None)
     env.update(extra)
     return env
