@@ -46,33 +46,28 @@ class NotHandled(Exception):
     """The file holds a node kind (or protocol) this reader leaves to skops."""
 
 
-_MALFORMED = (zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, IndexError,
-              RecursionError)
-
-
 class SkopsFile:
-    """A skops archive with its schema parsed once, and every type the schema names (each
-    JSON object with a string ``__module__`` and ``__class__``: what the trust check sees)."""
+    """A skops archive with its schema parsed once (``lighttrack.models.skops_schema``): every
+    type the schema names (``types``, what the trust check sees), the classes it would call
+    with its own arguments (``constructed``), and the tree the reader builds from."""
 
     def __init__(self, data: bytes, what: str = "the skops file") -> None:
+        from lighttrack.models.skops_schema import Schema
+
         self.what = what
-        found: set[str] = set()
-
-        def note_type(obj: dict) -> dict:  # called by the JSON parser for every object
-            module, name = obj.get("__module__"), obj.get("__class__")
-            if type(module) is str and type(name) is str:
-                found.add(f"{module}.{name}")
-            return obj
-
         try:
             self.archive = zipfile.ZipFile(io.BytesIO(data))
             self.members = _Members(self.archive, data)
             with _no_collection():
-                self.schema = json.loads(self.members.read("schema.json"), object_hook=note_type)
-        except _MALFORMED as exc:
+                schema = Schema(self.members.read("schema.json"), what)
+        except ModelError:
+            raise
+        except (Exception, MemoryError) as exc:  # a crafted archive or schema: never a traceback
             raise ModelError(f"{what} is not a skops file ({type(exc).__name__}: {exc}); "
                              "it was not loaded") from None
-        self.types = sorted(found)
+        self.schema = schema.tree
+        self.types = sorted(schema.types)
+        self.constructed = sorted(schema.constructed)
 
     def build(self, approved: list[str]) -> Any:
         """The object the file holds, built from the types in ``approved`` only.
@@ -87,7 +82,9 @@ class SkopsFile:
         try:
             with _no_collection():
                 return _Reader(self.members, approved, self.what).build(schema)
-        except _MALFORMED as exc:
+        except (ModelError, NotHandled):
+            raise
+        except (Exception, MemoryError) as exc:
             raise ModelError(f"{self.what} is malformed ({type(exc).__name__}: {exc}); "
                              "it was not loaded") from None
 
@@ -122,13 +119,26 @@ class _Members:
 
     def read(self, name: str) -> bytes:
         info = self.archive.getinfo(name)
-        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+        if info.flag_bits & 0x1:
+            raise zipfile.BadZipFile(f"member {name!r} is encrypted")
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            # zipfile inflates a member whole: a member may not claim more than deflate can
+            # make of its bytes (~1,000x), so a kilobyte cannot ask for gigabytes
+            if info.file_size > 1032 * info.compress_size + (1 << 20):
+                raise zipfile.BadZipFile(f"member {name!r} claims {info.file_size:,} bytes from "
+                                         f"{info.compress_size:,}")
             return self.archive.read(name)
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise zipfile.BadZipFile(f"member {name!r} is compressed with method {info.compress_type} "
+                                     "(skops writes stored or deflated members)")
         offset = info.header_offset
         header = self.data[offset:offset + 30]
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
             raise zipfile.BadZipFile(f"bad local header for {name!r}")
         name_size, extra_size = struct.unpack("<HH", header[26:30])
+        encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+        if self.data[offset + 30:offset + 30 + name_size] != info.orig_filename.encode(encoding):
+            raise zipfile.BadZipFile(f"member {name!r} has another name in its local header")
         start = offset + 30 + name_size + extra_size
         content = self.data[start:start + info.compress_size]
         if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
@@ -214,7 +224,13 @@ class _Reader:
         return value
 
     def dict_value(self, state: dict, module: str, name: str) -> Any:
+        import numpy as np
+
         key_types = self.build(state["key_types"])
+        if not all(key_type in (str, int, float, bool) or (isinstance(key_type, type) and issubclass(key_type, np.generic))
+                   for key_type in key_types):
+            raise ModelError(f"{self.what} holds a dict whose keys are not made by str, int, float, bool "
+                             "or a numpy scalar type; it was not loaded")
         result = self.type_named(module, name)()
         for key_type, (key, value) in zip(key_types, state["content"].items()):
             result[key_type(key)] = self.build(value)
@@ -238,6 +254,8 @@ class _Reader:
         kind = self.type_named(module, name)
         if state["type"] == "numpy":
             array = read_npy(self.archive.read(state["file"]))
+            if type(array) is not np.ndarray:  # np.load of a zip member gives an NpzFile
+                raise ModelError(f"{self.what} holds an array file that is not one array; it was not loaded")
             return array if kind is np.ndarray else kind(array)  # else a numpy scalar, e.g. float64
         if state["type"] != "json":
             raise ValueError(f"unknown array storage {state['type']!r}")
@@ -266,6 +284,11 @@ class _Reader:
                 instance.__setstate__(attrs)
             else:
                 instance.__dict__.update(attrs)
+        tree, width = getattr(instance, "__dict__", {}).get("tree_"), getattr(instance, "__dict__", {}).get("n_features_in_")
+        if type(tree).__name__ == "Tree" and width is not None and getattr(tree, "n_features", width) != width:
+            # the estimator checks inputs against n_features_in_, the tree reads columns by its own
+            raise ModelError(f"{self.what} holds a {module}.{name} whose tree reads {tree.n_features} "
+                             f"features of its {width}; it was not loaded")
         return instance
 
     def constructed_value(self, state: dict, module: str, name: str) -> Any:
@@ -274,7 +297,9 @@ class _Reader:
 
     def tree_value(self, state: dict, module: str, name: str) -> Any:
         # skops builds a TreeNode with scikit-learn's Tree as the constructor, whatever it names
-        return self._reduced(state, "sklearn.tree._tree", "Tree")
+        tree = self._reduced(state, "sklearn.tree._tree", "Tree")
+        check_tree(tree, self.what)
+        return tree
 
     def loss_value(self, state: dict, module: str, name: str) -> Any:
         return self._reduced(state, module, name)
@@ -297,22 +322,55 @@ class _Reader:
         return instance
 
     def random_state_value(self, state: dict, module: str, name: str) -> Any:
-        generator = self.type_named(module, name)()
+        import numpy as np
+
+        kind = self.type_named(module, name)
+        if not (isinstance(kind, type) and issubclass(kind, np.random.RandomState)):
+            raise ModelError(f"{self.what} holds a random state of type {module}.{name}; it was not loaded")
+        generator = kind()
         generator.set_state(self.build(state["content"]))
         return generator
 
     def sparse_value(self, state: dict, module: str, name: str) -> Any:
-        self.type_named(module, name)
+        kind = self.type_named(module, name)
         if state["type"] != "scipy":
             raise ValueError(f"unknown sparse storage {state['type']!r}")
         from scipy.sparse import load_npz  # numpy's allow_pickle=False underneath
 
-        return load_npz(io.BytesIO(self.archive.read(state["file"])))
+        matrix = load_npz(io.BytesIO(self.archive.read(state["file"])))
+        if not (isinstance(kind, type) and isinstance(matrix, kind)):
+            raise ModelError(f"{self.what} names a {module}.{name} whose file holds a "
+                             f"{type(matrix).__name__}; it was not loaded")
+        if hasattr(matrix, "check_format"):
+            matrix.check_format(full_check=True)  # indices in range: used unchecked later
+        return matrix
 
     def slice_value(self, state: dict, module: str, name: str) -> Any:
         self.type_named(module, name)
         content = state["content"]
         return slice(content["start"], content["stop"], content["step"])
+
+
+def check_tree(tree: Any, what: str) -> None:
+    """Refuse a decision tree whose nodes point outside it: scikit-learn follows child and
+    feature indices without bounds checks, so a crafted one crashes the process at predict
+    (why skops does not trust ``Tree`` by default)."""
+    import numpy as np
+
+    count = tree.node_count
+    if not 0 < count <= tree.capacity:
+        raise ModelError(f"{what} holds a decision tree of {count} nodes in room for {tree.capacity}; "
+                         "it was not loaded")
+    left, right = tree.children_left[:count], tree.children_right[:count]
+    feature = tree.feature[:count]
+    leaf = left == -1
+    node = np.arange(count)
+    # scikit-learn numbers a node's children after it, so every path down ends (no cycles)
+    ok = (np.array_equal(leaf, right == -1)
+          and bool(np.all(leaf | ((left > node) & (left < count) & (right > node) & (right < count))))
+          and bool(np.all(leaf | ((feature >= 0) & (feature < tree.n_features)))))
+    if not ok:
+        raise ModelError(f"{what} holds a decision tree whose nodes point outside it; it was not loaded")
 
 
 def _is_namedtuple(kind: Any) -> bool:
@@ -369,7 +427,7 @@ def _fast_npy(raw: bytes) -> Any:
     if len(raw) - offset < count * dtype.itemsize:
         return None  # numpy.load says what is missing
     flat = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
-    return flat.reshape(shape, order=order).copy(order="K")  # writable, owns its data, as np.load's
+    return flat.reshape(shape, order=order).copy(order="K")  # writable, as np.load's
 
 
 @lru_cache(maxsize=256)

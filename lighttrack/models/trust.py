@@ -4,9 +4,11 @@ A model file comes from anyone (files are merged and copied between machines), a
 not signed: whoever writes the file can write any list of "trusted" types into it and fresh
 hashes beside them. So the types a skops file names are checked against:
 
-* a built-in allow-list: *classes* defined in scikit-learn, numpy and scipy (estimators, trees,
-  arrays, dtypes, random generators), minus the few that touch files. Never functions or
-  methods, and never a bare module prefix (that would admit ``numpy.load`` and friends);
+* a built-in allow-list of the kinds of class a fitted estimator is made of: scikit-learn
+  estimators (and the trees, losses and links inside them), numpy arrays, scalar types,
+  dtypes and random generators, scipy sparse matrices, builtin containers. Never functions or
+  methods, never a bare module prefix (that would admit ``numpy.load`` and friends), never
+  "any class of these libraries" (some run what their state says: see ``is_allowed_class``);
 * plus what the caller names explicitly (``trusted_types=``, the CLI's ``--trust TYPE``).
 
 Anything else is refused before any object is built, naming the types; what MLmodel records
@@ -41,6 +43,15 @@ _REFUSED_PARTS = (
     # crashes the process at predict), see skops' UNTRUSTED_TYPE_REASONS.
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 )
+#: Parts of a dotted name that mark test code (checked before anything is imported: importing
+#: ``numpy.conftest`` alone pulls in pytest and sets environment variables).
+_TEST_NAMES = frozenset({"tests", "test", "testing", "_testing", "conftest", "_pytesttester", "_mocking"})
+#: scikit-learn classes that fitted estimators hold but that are not estimators: trees, the
+#: losses and links of gradient boosting and SGD, an MLP's optimiser (numbers and arrays only).
+#: Not the neighbours' KDTree/BallTree: like HistGradientBoosting's TreePredictor, their index
+#: arrays are used unchecked (skops refuses them by default too); name them to load one.
+_SKLEARN_PARTS = ("sklearn.tree._tree.Tree", "sklearn._loss.", "sklearn.linear_model._sgd_fast.",
+                  "sklearn.neural_network._stochastic_optimizers.")
 
 
 class UntrustedModel(ModelError):
@@ -48,13 +59,22 @@ class UntrustedModel(ModelError):
 
 
 def _refused_by_name(name: str) -> bool:
+    if _TEST_NAMES.intersection(name.split(".")):
+        return True
     return any(name == part or name.startswith(part + ".") for part in _REFUSED_PARTS)
 
 
 @lru_cache(maxsize=4096)
 def is_allowed_class(name: str) -> bool:
-    """True when ``name`` ("module.Class") is a class of scikit-learn, numpy or scipy that is
-    not refused. The module is imported only when it is part of those libraries."""
+    """True when ``name`` ("module.Class") is one of the kinds of class a fitted estimator is
+    made of: a scikit-learn estimator (or a tree, loss or link inside one), a numpy array,
+    scalar type, dtype or random generator, a scipy sparse matrix, a builtin container.
+
+    Being defined in those libraries is not enough: a file builds its objects by calling the
+    class or its ``__setstate__`` with values it chooses, and some classes do anything with
+    them (scipy.stats' distributions ``exec`` a string of their state; numpy's DummyArray turns
+    a number into a pointer). The module is imported only when it belongs to those libraries.
+    """
     if name in BUILTIN_TYPES:
         return True
     if name.split(".", 1)[0] not in ALLOWED_ROOTS or _refused_by_name(name):
@@ -64,7 +84,27 @@ def is_allowed_class(name: str) -> bool:
     if not isinstance(obj, type):
         return False  # functions, ufuncs, methods, modules: never from the allow-list
     real = f"{obj.__module__}.{obj.__qualname__}"
-    return real.split(".", 1)[0] in ALLOWED_ROOTS and not _refused_by_name(real)
+    if real.split(".", 1)[0] not in ALLOWED_ROOTS or _refused_by_name(real):
+        return False
+    return _is_model_part(obj, real)
+
+
+def _is_model_part(obj: type, real: str) -> bool:
+    root = real.split(".", 1)[0]
+    if root == "sklearn":
+        from sklearn.base import BaseEstimator
+
+        return issubclass(obj, BaseEstimator) or any(
+            real == part or (part.endswith(".") and real.startswith(part)) for part in _SKLEARN_PARTS)
+    if root == "numpy":
+        import numpy as np
+
+        return (obj in (np.ndarray, np.ma.MaskedArray, np.random.RandomState, np.random.Generator)
+                or issubclass(obj, (np.generic, np.dtype, np.random.BitGenerator)))
+    import scipy.sparse
+
+    sparse = tuple(t for t in (getattr(scipy.sparse, "spmatrix", None), getattr(scipy.sparse, "sparray", None)) if t)
+    return bool(sparse) and issubclass(obj, sparse)
 
 
 def _resolve(module_name: str, attr: str) -> Any:
@@ -101,8 +141,15 @@ def load_skops(data: bytes, trusted_types: Iterable[str] | None, what: str,
     """
     from lighttrack.models.skops_reader import NotHandled, SkopsFile
 
+    from lighttrack.models.skops_schema import CONSTRUCTED
+
     file = SkopsFile(data, what)
     trusted = check_types(file.types, trusted_types, what, recorded)
+    called = sorted(set(file.constructed) - CONSTRUCTED - set(trusted_types or ()))
+    if called:
+        raise UntrustedModel(f"{what} would call {', '.join(called)} with arguments the file chooses "
+                             "(skops writes such calls for frozensets only). It was not loaded. If you "
+                             "trust where it came from, name them: trusted_types=[...] (CLI: --trust TYPE)")
     try:
         return file.build(trusted)
     except NotHandled:
@@ -116,6 +163,8 @@ def load_skops(data: bytes, trusted_types: Iterable[str] | None, what: str,
         return skops.loads(data, trusted=trusted)
     except UntrustedTypesFoundException as exc:
         raise UntrustedModel(f"{what} was refused by skops' own audit ({exc}); it was not loaded") from None
+    except (Exception, MemoryError) as exc:  # skops' loader on a crafted file: never a traceback
+        raise ModelError(f"{what} could not be loaded by skops ({type(exc).__name__}: {exc})") from None
 
 
 def check_types(types: Iterable[str], trusted_types: Iterable[str] | None, what: str,
@@ -132,8 +181,8 @@ def check_types(types: Iterable[str], trusted_types: Iterable[str] | None, what:
         note = (f"; its MLmodel lists {', '.join(claimed)} as trusted, which lighttrack never takes "
                 "from the file") if claimed else ""
         raise UntrustedModel(
-            f"{what} would build {', '.join(refused)}, which are not scikit-learn/numpy/scipy classes"
-            f"{note}. It was not loaded. If you trust where it came from, name them: "
+            f"{what} would build {', '.join(refused)}, which are not on lighttrack's list of what "
+            f"fitted estimators are made of{note}. It was not loaded. If you trust where it came from, name them: "
             f"trusted_types=[...] (CLI: --trust TYPE)"
         )
     return types
