@@ -149,7 +149,7 @@ def _tree_file(edit) -> bytes:
     (lambda nodes, schema: nodes["left_child"].__setitem__(0, 10 ** 9), "point outside it"),
     (lambda nodes, schema: nodes["left_child"].__setitem__(1, 0), "point outside it"),  # a cycle
     (lambda nodes, schema: nodes["feature"].__setitem__(0, 99), "point outside it"),
-    (lambda nodes, schema: schema["content"]["content"].__setitem__("n_features_in_", J(2)), "reads 4 features of its 2"),
+    (lambda nodes, schema: schema["content"]["content"].__setitem__("n_features_in_", J(2)), "reads 4 features of the 2"),
 ])
 def test_a_decision_tree_that_points_outside_itself_is_refused(edit, match):
     assert load_skops(_tree_file(lambda nodes, schema: None), None, "the file").predict([[5, 3, 1, 0.2]]).shape == (1,)
@@ -166,22 +166,29 @@ def test_sparse_matrices_are_checked_and_are_what_they_claim():
 
     good = scipy.sparse.csr_matrix(np.eye(3))
     assert (load_skops(file(("scipy.sparse._csr", "csr_matrix"), good), None, "the file") != good).nnz == 0
-    refused(file(("builtins", "int"), good), "names a builtins.int whose file holds a csr_matrix")
+    refused(file(("builtins", "int"), good), "builtins.int as a SparseMatrixNode", UntrustedModel)
+    refused(file(("scipy.sparse._csc", "csc_matrix"), good), "names a scipy.sparse._csc.csc_matrix whose file holds a csr_matrix")
     bad = scipy.sparse.csr_matrix(np.eye(3))
     bad.indices[0] = 50
-    refused(file(("scipy.sparse._csr", "csr_matrix"), bad), "malformed")
+    refused(file(("scipy.sparse._csr", "csr_matrix"), bad), "sparse matrix whose indices are not consistent")
 
 
 @pytest.mark.parametrize("make, match", [
     (lambda: skops_file(node("NdArrayNode", "numpy", "ndarray", type="numpy", file="a.npy"), {"a.npy": b""}), "malformed"),
     (lambda: skops_file(node("NdArrayNode", "numpy", "ndarray", type="numpy", file="a.npy"),
                         {"a.npy": _npz()}), "not one array"),
-    (lambda: skops_file(node("NoSuchNode", "builtins", "int")), "could not be loaded by skops"),
+    (lambda: skops_file(node("NoSuchNode", "builtins", "int")), "builtins.int as a NoSuchNode"),
     (lambda: _flagged(skops_file(J(1)), 0x1), "encrypted"),
     (lambda: b"PK\x05\x06" + b"\0" * 18, "not a skops file"),
 ])
 def test_malformed_files_are_model_errors_never_other_exceptions(make, match):
     refused(make(), match)
+
+
+def test_what_skops_itself_cannot_load_is_a_model_error_too():
+    # a node kind named by the caller's trust goes to skops, whose failure is one ModelError
+    with pytest.raises(ModelError, match="could not be loaded by skops"):
+        load_skops(skops_file(node("NoSuchNode", "builtins", "int")), ["builtins.int"], "the file")
 
 
 def _npz() -> bytes:

@@ -68,6 +68,7 @@ class SkopsFile:
         self.schema = schema.tree
         self.types = sorted(schema.types)
         self.constructed = sorted(schema.constructed)
+        self.kinds = schema.kinds
 
     def build(self, approved: list[str]) -> Any:
         """The object the file holds, built from the types in ``approved`` only.
@@ -238,6 +239,8 @@ class _Reader:
 
     def list_value(self, state: dict, module: str, name: str) -> Any:
         kind = self.type_named(module, name)
+        if kind not in (list, set):  # skops writes these two kinds for lists and sets only
+            raise ModelError(f"{self.what} would build a {module}.{name} from a list; it was not loaded")
         return kind([self.build(item) for item in state["content"]])
 
     def tuple_value(self, state: dict, module: str, name: str) -> Any:
@@ -252,6 +255,8 @@ class _Reader:
         import numpy as np
 
         kind = self.type_named(module, name)
+        if not (kind is np.ndarray or (isinstance(kind, type) and issubclass(kind, np.generic))):
+            raise ModelError(f"{self.what} would call {module}.{name} on an array; it was not loaded")
         if state["type"] == "numpy":
             array = read_npy(self.archive.read(state["file"]))
             if type(array) is not np.ndarray:  # np.load of a zip member gives an NpzFile
@@ -284,11 +289,6 @@ class _Reader:
                 instance.__setstate__(attrs)
             else:
                 instance.__dict__.update(attrs)
-        tree, width = getattr(instance, "__dict__", {}).get("tree_"), getattr(instance, "__dict__", {}).get("n_features_in_")
-        if type(tree).__name__ == "Tree" and width is not None and getattr(tree, "n_features", width) != width:
-            # the estimator checks inputs against n_features_in_, the tree reads columns by its own
-            raise ModelError(f"{self.what} holds a {module}.{name} whose tree reads {tree.n_features} "
-                             f"features of its {width}; it was not loaded")
         return instance
 
     def constructed_value(self, state: dict, module: str, name: str) -> Any:
@@ -297,9 +297,8 @@ class _Reader:
 
     def tree_value(self, state: dict, module: str, name: str) -> Any:
         # skops builds a TreeNode with scikit-learn's Tree as the constructor, whatever it names
-        tree = self._reduced(state, "sklearn.tree._tree", "Tree")
-        check_tree(tree, self.what)
-        return tree
+        # (its nodes are checked with the rest of the model: lighttrack.models.skops_checks)
+        return self._reduced(state, "sklearn.tree._tree", "Tree")
 
     def loss_value(self, state: dict, module: str, name: str) -> Any:
         return self._reduced(state, module, name)
@@ -341,36 +340,12 @@ class _Reader:
         if not (isinstance(kind, type) and isinstance(matrix, kind)):
             raise ModelError(f"{self.what} names a {module}.{name} whose file holds a "
                              f"{type(matrix).__name__}; it was not loaded")
-        if hasattr(matrix, "check_format"):
-            matrix.check_format(full_check=True)  # indices in range: used unchecked later
-        return matrix
+        return matrix  # its indices are checked with the rest of the model (skops_checks)
 
     def slice_value(self, state: dict, module: str, name: str) -> Any:
         self.type_named(module, name)
         content = state["content"]
         return slice(content["start"], content["stop"], content["step"])
-
-
-def check_tree(tree: Any, what: str) -> None:
-    """Refuse a decision tree whose nodes point outside it: scikit-learn follows child and
-    feature indices without bounds checks, so a crafted one crashes the process at predict
-    (why skops does not trust ``Tree`` by default)."""
-    import numpy as np
-
-    count = tree.node_count
-    if not 0 < count <= tree.capacity:
-        raise ModelError(f"{what} holds a decision tree of {count} nodes in room for {tree.capacity}; "
-                         "it was not loaded")
-    left, right = tree.children_left[:count], tree.children_right[:count]
-    feature = tree.feature[:count]
-    leaf = left == -1
-    node = np.arange(count)
-    # scikit-learn numbers a node's children after it, so every path down ends (no cycles)
-    ok = (np.array_equal(leaf, right == -1)
-          and bool(np.all(leaf | ((left > node) & (left < count) & (right > node) & (right < count))))
-          and bool(np.all(leaf | ((feature >= 0) & (feature < tree.n_features)))))
-    if not ok:
-        raise ModelError(f"{what} holds a decision tree whose nodes point outside it; it was not loaded")
 
 
 def _is_namedtuple(kind: Any) -> bool:

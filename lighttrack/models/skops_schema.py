@@ -18,6 +18,11 @@ used each of them (an adversarial review of lighttrack's reader, 2026-12-01):
   a few builtins only.
 * **random generators.** A ``numpy.random.SeedSequence`` pool of size N takes O(N²) to mix:
   the default pool is 4, a file asked for 10**7 (days).
+* **a class built by another node kind than its own.** Each node kind builds its class its
+  own way: an ``ObjectNode`` calls ``__setstate__`` with the file's state, a ``LossNode`` calls
+  the class with the file's arguments, an ``NdArrayNode`` calls it on an array. A sparse
+  matrix, a tree or a numpy dtype built by the wrong kind skipped the checks of its own
+  (``trust.check_node_kinds``).
 * **one array file for several arrays.** Each reference decompresses and copies the member
   again (an 8 KB file grew to 3 GB); skops writes one member per array.
 """
@@ -49,6 +54,7 @@ class Schema:
         self.what = what
         self.types: set[str] = set()
         self.constructed: set[str] = set()
+        self.kinds: set[tuple[str, str]] = set()  # (node kind, module.Class) pairs
         self._by_id: dict[Any, dict] = {}
         self._file_of: dict[str, Any] = {}
         self.tree = json.loads(text, object_hook=self._note)
@@ -62,6 +68,7 @@ class Schema:
         if type(module) is str and type(name) is str:
             self.types.add(f"{module}.{name}")
             loader = state.get("__loader__")
+            self.kinds.add((str(loader), f"{module}.{name}"))
             if loader == "ConstructorFromReduceNode":
                 self.constructed.add(f"{module}.{name}")
             elif loader == "DictNode":

@@ -150,10 +150,24 @@ def load_skops(data: bytes, trusted_types: Iterable[str] | None, what: str,
         raise UntrustedModel(f"{what} would call {', '.join(called)} with arguments the file chooses "
                              "(skops writes such calls for frozensets only). It was not loaded. If you "
                              "trust where it came from, name them: trusted_types=[...] (CLI: --trust TYPE)")
+    check_node_kinds(file.kinds, trusted_types, what)
     try:
-        return file.build(trusted)
+        model = file.build(trusted)
     except NotHandled:
-        pass
+        model = _skops_loads(data, trusted, what)
+    from lighttrack.models.skops_checks import check_model
+
+    try:
+        check_model(model, what)
+    except ModelError:
+        raise
+    except (Exception, MemoryError) as exc:  # a crafted object that even the checks trip on
+        raise ModelError(f"{what} holds an estimator that cannot be checked ({type(exc).__name__}: "
+                         f"{exc}); it was not loaded") from None
+    return model
+
+
+def _skops_loads(data: bytes, trusted: list[str], what: str) -> Any:
     from lighttrack.models.skops_import import skops_io
 
     skops = skops_io()
@@ -165,6 +179,64 @@ def load_skops(data: bytes, trusted_types: Iterable[str] | None, what: str,
         raise UntrustedModel(f"{what} was refused by skops' own audit ({exc}); it was not loaded") from None
     except (Exception, MemoryError) as exc:  # skops' loader on a crafted file: never a traceback
         raise ModelError(f"{what} could not be loaded by skops ({type(exc).__name__}: {exc})") from None
+
+
+#: What each node kind skops writes builds, for the classes on the built-in list. A class the
+#: caller names may come in any kind (it is theirs to vouch for).
+_NODE_KINDS = {
+    "JsonNode": "a builtin value", "TypeNode": "a class (not called)", "CachedNode": "a reference",
+    "DictNode": "builtins.dict", "ListNode": "builtins.list", "SetNode": "builtins.set",
+    "TupleNode": "builtins.tuple", "SliceNode": "builtins.slice", "BytesNode": "builtins.bytes",
+    "BytearrayNode": "builtins.bytearray", "ConstructorFromReduceNode": "a frozenset or complex number",
+    "TreeNode": "sklearn.tree._tree.Tree", "LossNode": "a compiled loss of sklearn._loss or SGD",
+    "ObjectNode": "a scikit-learn estimator or part", "NdArrayNode": "a numpy array or scalar",
+    "DTypeNode": "a numpy dtype", "MaskedArrayNode": "numpy.ma.MaskedArray",
+    "RandomStateNode": "numpy's RandomState", "RandomGeneratorNode": "numpy's Generator",
+    "SparseMatrixNode": "a scipy sparse matrix",
+}
+_COMPILED_LOSSES = ("sklearn._loss._loss.", "sklearn.linear_model._sgd_fast.")
+
+
+def check_node_kinds(kinds: Iterable[tuple[str, str]], trusted_types: Iterable[str] | None, what: str) -> None:
+    """Refuse a class built by another node kind than the one skops writes for it: each kind
+    builds its class its own way (``__setstate__`` with the file's state, a call with the
+    file's arguments, a call on an array), and the checks of a class are made for its own."""
+    explicit = set(trusted_types or ())
+    for kind, name in sorted(kinds):
+        if name not in explicit and not _kind_builds(kind, name):
+            raise UntrustedModel(
+                f"{what} would build {name} as a {kind}, which builds "
+                f"{_NODE_KINDS.get(kind, 'nothing on the built-in list')}. It was not loaded. If you "
+                "trust where it came from, name the type: trusted_types=[...] (CLI: --trust TYPE)")
+
+
+def _kind_builds(kind: str, name: str) -> bool:
+    if kind in ("JsonNode", "TypeNode", "CachedNode", "ConstructorFromReduceNode"):
+        return True  # a value, a class object, a reference; constructor calls are checked apart
+    expected = _NODE_KINDS.get(kind, "")
+    if expected.startswith(("builtins.", "sklearn.tree.", "numpy.ma.")):
+        return name == expected
+    if kind == "LossNode":
+        return name.startswith(_COMPILED_LOSSES)
+    if kind == "ObjectNode":
+        return (name.split(".", 1)[0] == "sklearn" and name != "sklearn.tree._tree.Tree"
+                and not name.startswith(_COMPILED_LOSSES))
+    cls = _resolve(*name.rsplit(".", 1)) if "." in name else None
+    if not isinstance(cls, type):
+        return False
+    import numpy as np
+
+    if kind == "NdArrayNode":
+        return cls is np.ndarray or issubclass(cls, np.generic)
+    if kind == "DTypeNode":
+        return issubclass(cls, np.dtype)
+    if kind == "RandomStateNode":
+        return issubclass(cls, np.random.RandomState)
+    if kind == "RandomGeneratorNode":
+        return issubclass(cls, np.random.Generator)
+    if kind == "SparseMatrixNode":
+        return name.startswith("scipy.") and _is_model_part(cls, name)
+    return False
 
 
 def check_types(types: Iterable[str], trusted_types: Iterable[str] | None, what: str,

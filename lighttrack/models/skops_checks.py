@@ -1,0 +1,331 @@
+"""What a model built from a received file must hold to before anything predicts with it.
+
+Every type in a loaded model is on the allow-list, and still a crafted file can crash the
+process (or write past a buffer) at predict time: scikit-learn's compiled code trusts a fitted
+estimator's own arrays. A decision tree's child and feature numbers, a gradient-boosting
+model's grid of stages, an SVM's support-vector counts, a vectorizer's vocabulary numbers and a
+sparse matrix's indices are all used as memory offsets without bounds checks. So after a model
+is built, by lighttrack's reader or by skops, ``check_model`` walks everything in it and checks
+those numbers against the arrays they index, as the estimator's own ``fit`` would have made
+them; a model that fails is refused with a ``ModelError``.
+
+Found by adversarial reviews of the loader (2026-12-01); each check has a crafted file in
+``tests/test_skops_attacks.py``. What is checked is the estimators whose compiled predict code
+reads fitted arrays by index: trees and every tree ensemble (forests, bagging, isolation
+forests, gradient boosting), SVMs (libsvm), k-means, the text and dict vectorizers, and sparse
+matrices. Other estimators' predict code is numpy's, which checks its indices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lighttrack.errors import ModelError
+
+#: The sparse formats fitted estimators hold; their indices are checked here.
+_SPARSE_FORMATS = ("csr", "csc", "coo")
+#: Above this many features a gradient-boosting model's start is computed on a sparse row.
+_DENSE_PROBE_FEATURES = 65_536
+
+
+def check_model(model: Any, what: str) -> None:
+    """Raise ``ModelError`` when anything in ``model`` would make predict read or write
+    outside its arrays (see the module's text)."""
+    checker = _Checker(what)
+    seen: set[int] = set()
+    stack = [model]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), type)):
+            continue
+        seen.add(id(obj))
+        stack.extend(checker.check(obj))
+
+
+class _Checker:
+    def __init__(self, what: str) -> None:
+        import numpy as np
+        import scipy.sparse
+        from sklearn.base import BaseEstimator
+        from sklearn.tree._tree import Tree
+
+        self.what, self.np, self.sparse = what, np, scipy.sparse
+        self.Tree, self.BaseEstimator = Tree, BaseEstimator
+
+    def refuse(self, why: str) -> ModelError:
+        return ModelError(f"{self.what} holds {why}; it was not loaded")
+
+    def check(self, obj: Any) -> list[Any]:
+        """Check one object; returns what it holds, to be checked in turn."""
+        np = self.np
+        if isinstance(obj, dict):
+            return [*obj.keys(), *obj.values()]
+        if isinstance(obj, (list, tuple, set, frozenset)):
+            return list(obj)
+        if isinstance(obj, np.ndarray):
+            return list(obj.flat) if obj.dtype.hasobject else []
+        if isinstance(obj, self.Tree):
+            check_tree(obj, self.what)
+            return []
+        if self.sparse.issparse(obj):
+            self.sparse_matrix(obj)
+            return []
+        if isinstance(obj, self.BaseEstimator):
+            self.estimator(obj)
+        held = getattr(obj, "__dict__", None)
+        return list(held.values()) if isinstance(held, dict) else []
+
+    def sparse_matrix(self, matrix: Any) -> None:
+        form = getattr(matrix, "format", None)
+        if form not in _SPARSE_FORMATS:
+            raise self.refuse(f"a sparse matrix in {form!r} format (fitted estimators hold "
+                              f"{', '.join(_SPARSE_FORMATS)})")
+        try:
+            if form == "coo":
+                matrix._check()
+            else:
+                matrix.check_format(full_check=True)
+        except (ValueError, TypeError, IndexError, AttributeError) as exc:
+            raise self.refuse(f"a sparse matrix whose indices are not consistent ({exc})") from None
+
+    # -- estimators -----------------------------------------------------------------------
+
+    def estimator(self, est: Any) -> None:
+        from sklearn.cluster._kmeans import _BaseKMeans
+        from sklearn.ensemble import BaseEnsemble
+        from sklearn.svm._base import BaseLibSVM
+
+        state = vars(est)
+        if isinstance(state.get("tree_"), self.Tree):
+            self.tree_width(est, self.width(est, "a tree's"))
+        if isinstance(est, BaseEnsemble) and "estimators_" in state:
+            self.ensemble(est)
+        if isinstance(est, BaseLibSVM) and "support_" in state:
+            self.svm(est)
+        if isinstance(est, _BaseKMeans) and "cluster_centers_" in state:
+            centers = state["cluster_centers_"]
+            if not (isinstance(centers, self.np.ndarray) and centers.ndim == 2
+                    and centers.shape[1] == self.width(est, "a k-means")):
+                raise self.refuse(f"a {type(est).__name__} whose centres are not as wide as its input")
+        if "vocabulary_" in state and type(est).__module__.startswith("sklearn.feature_extraction"):
+            self.vocabulary(est, state["vocabulary_"])
+        kind = f"{type(est).__module__}.{type(est).__name__}"
+        if kind == "sklearn.preprocessing._encoders.OneHotEncoder" and "categories_" in state:
+            self.one_hot(est)
+        if kind == "sklearn.preprocessing._label.MultiLabelBinarizer" and state.get("_cached_dict") is not None:
+            self.vocabulary(est, state["_cached_dict"], len(state.get("classes_", ())))
+
+    def width(self, est: Any, kind: str) -> int:
+        """The input width the estimator checks at predict (without it, it checks none)."""
+        width = vars(est).get("n_features_in_")
+        if type(width) is not int and not isinstance(width, self.np.integer):
+            raise self.refuse(f"{kind} {type(est).__name__} that does not record how many "
+                              "features it reads (n_features_in_)")
+        return int(width)
+
+    def tree_width(self, est: Any, width: int) -> None:
+        tree = vars(est).get("tree_")
+        if not isinstance(tree, self.Tree) or tree.n_features != width:
+            got = tree.n_features if isinstance(tree, self.Tree) else type(tree).__name__
+            raise self.refuse(f"a {type(est).__name__} whose tree reads {got} features of the {width} "
+                              "it is given")
+
+    def ensemble(self, est: Any) -> None:
+        """Tree ensembles call their trees with ``check_input=False``: each tree must read no
+        more columns than the ensemble hands it."""
+        from sklearn.ensemble import BaseEnsemble
+        from sklearn.ensemble._bagging import BaseBagging
+        from sklearn.ensemble._forest import BaseForest
+        from sklearn.ensemble._gb import BaseGradientBoosting
+
+        members = vars(est)["estimators_"]
+        name = type(est).__name__
+        if isinstance(est, BaseGradientBoosting):
+            self.boosting(est, members)
+            return
+        if isinstance(est, BaseForest):
+            width = self.width(est, "a forest")
+            for member in _listed(members, self.refuse, name):
+                if "tree_" in vars(member):
+                    self.tree_width(member, width)
+        elif isinstance(est, BaseBagging):
+            width = self.width(est, "a bagging")
+            features = vars(est).get("estimators_features_")
+            every = getattr(est, "_max_features", None) == width
+            for i, member in enumerate(_listed(members, self.refuse, name)):
+                if "tree_" not in vars(member):
+                    continue  # its own predict checks its input
+                try:
+                    subset = width if every else len(features[i])
+                except (TypeError, IndexError):
+                    raise self.refuse(f"a {name} without the feature subset of each member") from None
+                self.tree_width(member, subset)
+        elif isinstance(est, BaseEnsemble):
+            _listed(members, self.refuse, name)  # AdaBoost & co.: members check their own input
+
+    def boosting(self, est: Any, stages: Any) -> None:
+        """``predict_stages`` adds stage ``[i, k]`` into column ``k`` of the start it is handed,
+        unchecked: the grid must be as wide as that start, and every tree as wide as the input
+        the first stage checks."""
+        np = self.np
+        name = type(est).__name__
+        if not (isinstance(stages, np.ndarray) and stages.dtype.hasobject and stages.ndim == 2
+                and stages.shape[0] > 0 and stages.shape[1] > 0):
+            raise self.refuse(f"a {name} whose stages are not a grid of trees")
+        per_stage = vars(est).get("n_trees_per_iteration_")
+        if per_stage != stages.shape[1]:
+            raise self.refuse(f"a {name} of {stages.shape[1]} trees a stage, not its "
+                              f"{per_stage!r} (n_trees_per_iteration_)")
+        first = stages[0, 0]
+        if not isinstance(first, self.BaseEstimator) or "tree_" not in vars(first):
+            raise self.refuse(f"a {name} whose first stage is not a tree")
+        width = self.width(first, "a boosting stage")
+        if self.width(est, "a gradient-boosting") != width:
+            raise self.refuse(f"a {name} whose first stage reads another number of features than it")
+        for member in stages.flat:
+            if not isinstance(member, self.BaseEstimator) or "tree_" not in vars(member):
+                raise self.refuse(f"a {name} with a stage that is not a tree")
+            self.tree_width(member, width)
+        start = self.boosting_start(est, width)
+        if start.ndim != 2 or start.shape[1] < stages.shape[1]:
+            raise self.refuse(f"a {name} whose starting predictions are narrower than its "
+                              f"{stages.shape[1]} trees a stage")
+
+    def boosting_start(self, est: Any, width: int) -> Any:
+        """The model's own start (``init_``) on one all-zero row: a custom ``init`` can make
+        it any width, so it is computed rather than guessed."""
+        np = self.np
+        check_model(vars(est).get("init_"), self.what)  # before anything runs it
+        row = (np.zeros((1, width), dtype=np.float32) if width <= _DENSE_PROBE_FEATURES
+               else self.sparse.csr_matrix((1, width), dtype=np.float32))
+        try:
+            return np.asarray(est._raw_predict_init(row))
+        except Exception as exc:  # a start that cannot be computed cannot be predicted with
+            raise self.refuse(f"a {type(est).__name__} whose starting predictions cannot be "
+                              f"computed ({type(exc).__name__}: {exc})") from None
+
+    def svm(self, est: Any) -> None:
+        """libsvm rebuilds its model from these arrays and indexes them by each other."""
+        np = self.np
+        state = vars(est)
+        name = type(est).__name__
+        try:
+            counts = state["_n_support"]
+            support, vectors = state["support_"], state["support_vectors_"]
+            dual, intercept = state["_dual_coef_"], state["_intercept_"]
+            prob_a, prob_b = state["_probA"], state["_probB"]
+            fitted_rows = int(state["shape_fit_"][0])
+            is_sparse = bool(state["_sparse"])
+        except (KeyError, TypeError, IndexError, ValueError):
+            raise self.refuse(f"a {name} without the arrays libsvm predicts from") from None
+        arrays = (counts, support, intercept, prob_a, prob_b)
+        # fitted on sparse input, the vectors and coefficients are sparse matrices
+        if (not all(isinstance(a, np.ndarray) for a in arrays)
+                or is_sparse != self.sparse.issparse(vectors)
+                or not (isinstance(dual, np.ndarray) or (is_sparse and self.sparse.issparse(dual)))):
+            raise self.refuse(f"a {name} whose libsvm arrays are not arrays")
+        n_sv = support.shape[0] if support.ndim == 1 else -1
+        classifying = est._impl in ("c_svc", "nu_svc")
+        n_class = counts.shape[0] if counts.ndim == 1 else -1
+        if classifying:
+            pairs = n_class * (n_class - 1) // 2
+            ok = (n_class >= 2 and int(counts.sum()) == n_sv and bool(np.all(counts >= 0))
+                  and dual.shape == (n_class - 1, n_sv) and intercept.shape == (pairs,)
+                  and len(getattr(est, "classes_", ())) == n_class)
+        else:
+            pairs = 1
+            ok = (n_class == 2 and dual.shape == (1, n_sv) and intercept.shape == (1,))
+        ok = ok and n_sv >= 0 and prob_a.shape == prob_b.shape and prob_a.shape in ((0,), (pairs,))
+        if ok and n_sv:
+            ok = bool(support.min() >= 0 and support.max() < fitted_rows)
+        width = self.width(est, "an SVM")
+        if est.kernel == "precomputed":
+            ok = ok and width == fitted_rows
+        elif ok:
+            ok = (getattr(vectors, "ndim", 0) == 2 and vectors.shape == (n_sv, width))
+        if not ok:
+            raise self.refuse(f"a {name} whose support vectors, their counts, coefficients and "
+                              "intercepts do not agree")
+
+    def vocabulary(self, est: Any, vocabulary: Any, size: int | None = None) -> None:
+        """Feature numbers become sparse column indices unchecked: they must be 0..n-1."""
+        np = self.np
+        ok = isinstance(vocabulary, dict) and all(
+            type(n) is int or isinstance(n, np.integer) for n in vocabulary.values())
+        if ok and sorted(int(n) for n in vocabulary.values()) != list(range(len(vocabulary))):
+            ok = False
+        if ok and "feature_names_" in vars(est):
+            ok = len(vars(est)["feature_names_"]) == len(vocabulary)
+        if ok and size is not None:
+            ok = size == len(vocabulary)
+        if not ok:
+            raise self.refuse(f"a {type(est).__name__} whose vocabulary does not number its "
+                              "features 0 to n-1")
+
+    def one_hot(self, est: Any) -> None:
+        """A one-hot column's code plus the widths of the columns before it is a sparse column
+        index, unchecked: every code a column can produce (its categories, after grouping the
+        infrequent ones and dropping one) must be below its recorded width."""
+        np = self.np
+        state = vars(est)
+        categories = state["categories_"]
+        widths = state.get("_n_features_outs")
+        drops = state.get("_drop_idx_after_grouping")
+        mappings = state.get("_default_to_infrequent_mappings") if state.get("_infrequent_enabled") else None
+        try:
+            ok = len(widths) == len(categories) and (drops is None or len(drops) == len(categories))
+            ok = ok and (mappings is None or len(mappings) == len(categories))
+            for i, cats in enumerate(categories if ok else ()):
+                width = widths[i]
+                mapping = None if mappings is None else mappings[i]
+                drop = None if drops is None else drops[i]
+                if not (isinstance(width, (int, np.integer)) and width >= 0):
+                    ok = False
+                    break
+                if mapping is not None:
+                    mapping = np.asarray(mapping)
+                    if mapping.dtype.kind not in "iu" or mapping.shape != (len(cats),) or (
+                            mapping.size and mapping.min() < 0):
+                        ok = False
+                        break
+                top = (int(mapping.max()) if mapping.size else -1) if mapping is not None else len(cats) - 1
+                if drop is not None:
+                    if not (isinstance(drop, (int, np.integer)) and drop >= 0):
+                        ok = False
+                        break
+                    top -= 1 if drop <= top else 0
+                if top >= width:
+                    ok = False
+                    break
+        except (TypeError, ValueError, IndexError):
+            ok = False
+        if not ok:
+            raise self.refuse(f"a {type(est).__name__} whose column widths do not hold its category codes")
+
+
+def _listed(members: Any, refuse, name: str) -> list[Any]:
+    if not isinstance(members, (list, tuple)):
+        raise refuse(f"a {name} whose members are not a list")
+    return list(members)
+
+
+def check_tree(tree: Any, what: str) -> None:
+    """Refuse a decision tree whose nodes point outside it: scikit-learn follows child and
+    feature indices without bounds checks, so a crafted one crashes the process at predict
+    (why skops does not trust ``Tree`` by default)."""
+    import numpy as np
+
+    count = tree.node_count
+    if not 0 < count <= tree.capacity:
+        raise ModelError(f"{what} holds a decision tree of {count} nodes in room for {tree.capacity}; "
+                         "it was not loaded")
+    left, right = tree.children_left[:count], tree.children_right[:count]
+    feature = tree.feature[:count]
+    leaf = left == -1
+    node = np.arange(count)
+    # scikit-learn numbers a node's children after it, so every path down ends (no cycles)
+    ok = (np.array_equal(leaf, right == -1)
+          and bool(np.all(leaf | ((left > node) & (left < count) & (right > node) & (right < count))))
+          and bool(np.all(leaf | ((feature >= 0) & (feature < tree.n_features)))))
+    if not ok:
+        raise ModelError(f"{what} holds a decision tree whose nodes point outside it; it was not loaded")

@@ -1,0 +1,271 @@
+"""Models whose types are all allowed but whose fitted numbers would make scikit-learn's
+compiled predict code read or write outside its arrays (lighttrack/models/skops_checks.py).
+
+Each family is tried both ways: the real fitted model loads and predicts as before, and the
+same model with one number changed, as a crafted file would carry it, is refused at load with a
+ModelError (every one of these crashed the process at predict before, found by an adversarial
+review on 2026-12-01). Crafted files are made by changing the fitted object and saving it with
+skops, so what is refused is exactly what skops writes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse
+import skops.io
+from sklearn.cluster import KMeans
+from sklearn.ensemble import (
+    AdaBoostClassifier, BaggingClassifier, ExtraTreesRegressor, GradientBoostingClassifier,
+    GradientBoostingRegressor, IsolationForest, RandomForestClassifier, RandomTreesEmbedding,
+)
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MultiLabelBinarizer, OneHotEncoder
+from sklearn.svm import SVC, SVR, NuSVC, OneClassSVM
+from sklearn.tree import DecisionTreeClassifier
+
+from lighttrack.errors import ModelError
+from lighttrack.models.trust import load_skops
+
+rng = np.random.RandomState(0)
+X = rng.normal(size=(40, 4))
+Y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+TEXTS = ["red apple", "green apple", "red car", "blue car", "green tree", "blue sky"] * 2
+LABELS = [0, 0, 1, 1, 0, 1] * 2
+RECORDS = [{"colour": c, "size": s} for c, s in zip("rgbrgbrgbrgb", range(12))]
+CATEGORIES = np.array([list("aaaaabbbbccd"), list("xyxyxyxyxyzz")]).T  # c and d are rare
+
+
+def _load(model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_skops(skops.io.dumps(model), None, "the file")
+
+
+def _fitted():
+    """(name, model, input): every family the checks know, fitted for real."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [
+            ("tree", DecisionTreeClassifier(max_depth=3).fit(X, Y), X),
+            ("forest", RandomForestClassifier(n_estimators=3, random_state=0).fit(X, Y), X),
+            ("extra trees", ExtraTreesRegressor(n_estimators=2, random_state=0).fit(X, X[:, 0]), X),
+            ("bagging (feature subsets)", BaggingClassifier(DecisionTreeClassifier(), n_estimators=3, max_features=2,
+                                                            bootstrap_features=True, random_state=0).fit(X, Y), X),
+            ("isolation forest (feature subsets)", IsolationForest(n_estimators=3, max_features=2, random_state=0).fit(X), X),
+            ("adaboost", AdaBoostClassifier(n_estimators=3, random_state=0).fit(X, Y), X),
+            ("boosting, binary", GradientBoostingClassifier(n_estimators=3, random_state=0).fit(X, Y > 0), X),
+            ("boosting, 3 classes", GradientBoostingClassifier(n_estimators=3, random_state=0).fit(X, Y), X),
+            ("boosting, custom init", GradientBoostingRegressor(n_estimators=3, init=LinearRegression()).fit(X, X[:, 0]), X),
+            ("boosting, zero init", GradientBoostingRegressor(n_estimators=3, init="zero").fit(X, X[:, 0]), X),
+            ("trees embedding (sparse output)", RandomTreesEmbedding(n_estimators=2, random_state=0).fit(X), X),
+            ("svc, 3 classes", SVC().fit(X, Y), X),
+            ("svc, probability", SVC(probability=True, random_state=0).fit(X, Y > 0), X),
+            ("nu-svc", NuSVC(nu=0.1).fit(X, Y), X),
+            ("svr", SVR().fit(X, X[:, 0]), X),
+            ("one-class svm", OneClassSVM().fit(X), X),
+            ("svc, sparse", SVC().fit(scipy.sparse.csr_matrix(X), Y), scipy.sparse.csr_matrix(X)),
+            ("svc, precomputed kernel", SVC(kernel="precomputed").fit(X @ X.T, Y), X[:5] @ X.T),
+            ("kmeans", KMeans(3, n_init=1, random_state=0).fit(X), X),
+            ("count vectorizer", make_pipeline(CountVectorizer(), LogisticRegression()).fit(TEXTS, LABELS), TEXTS),
+            ("tf-idf vectorizer", make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(TEXTS, LABELS), TEXTS),
+            ("dict vectorizer", make_pipeline(DictVectorizer(), LogisticRegression()).fit(RECORDS, LABELS), RECORDS),
+            ("one-hot", make_pipeline(OneHotEncoder(), LogisticRegression()).fit(CATEGORIES, LABELS), CATEGORIES),
+            ("one-hot, drop first", OneHotEncoder(drop="first").fit(CATEGORIES), CATEGORIES),
+            ("one-hot, infrequent grouped and dropped", OneHotEncoder(
+                min_frequency=3, drop="first", handle_unknown="infrequent_if_exist").fit(CATEGORIES), CATEGORIES),
+            ("multilabel binarizer", _binarizer(), [{"a"}, {"b", "c"}]),
+        ]
+
+
+def _binarizer():
+    binarizer = MultiLabelBinarizer(sparse_output=True).fit([{"a", "b"}, {"c"}])
+    binarizer.transform([{"a"}])  # builds the cached label numbers, which are saved too
+    return binarizer
+
+
+def _outputs(model, data):
+    for method in ("predict", "transform", "score_samples"):
+        if hasattr(model, method):
+            out = getattr(model, method)(data)
+            return out.toarray() if scipy.sparse.issparse(out) else np.asarray(out)
+    raise AssertionError(f"{model!r} has no method to compare")
+
+
+@pytest.mark.parametrize("name, model, data", _fitted(), ids=[case[0] for case in _fitted()])
+def test_real_models_of_every_checked_family_load_and_predict_as_before(name, model, data):
+    np.testing.assert_array_equal(_outputs(_load(model), data), _outputs(model, data))
+
+
+def _changed(model, edit):
+    model = copy.deepcopy(model)
+    edit(model)
+    return model
+
+
+def _by_name(name):
+    return next(model for case, model, _ in _fitted() if case == name)
+
+
+def _set_tree_feature(tree, feature):
+    state = tree.__getstate__()
+    state["nodes"]["feature"][0] = feature
+    tree.__setstate__(state)
+
+
+def _wider_tree(estimator, width=2 ** 30):
+    """The estimator's tree rebuilt to read ``width`` features (its root reads the last)."""
+    from sklearn.tree._tree import Tree
+
+    old = estimator.tree_
+    state = old.__getstate__()
+    state["nodes"]["feature"][0] = width - 1
+    tree = Tree(width, np.asarray(old.n_classes, dtype=np.intp), old.n_outputs)
+    tree.__setstate__(state)
+    estimator.tree_ = tree
+
+
+CRAFTED = [
+    ("a tree without n_features_in_", "tree", lambda m: (_wider_tree(m), delattr(m, "n_features_in_")),
+     "does not record how many features"),
+    ("a forest member wider than the forest", "forest",
+     lambda m: (_wider_tree(m.estimators_[1]), delattr(m.estimators_[1], "n_features_in_")),
+     "reads 1073741824 features of the 4"),
+    ("a forest member reading more than the forest hands it", "forest",
+     lambda m: (_wider_tree(m.estimators_[1]), setattr(m.estimators_[1], "n_features_in_", 2 ** 30)),
+     "reads 1073741824 features of the 4"),
+    ("an isolation-forest tree wider than its feature subset", "isolation forest (feature subsets)",
+     lambda m: (_wider_tree(m.estimators_[0], 4), setattr(m.estimators_[0], "n_features_in_", 4)),
+     "reads 4 features of the 2"),
+    ("a bagging tree wider than its feature subset", "bagging (feature subsets)",
+     lambda m: (_wider_tree(m.estimators_[0], 4), setattr(m.estimators_[0], "n_features_in_", 4)),
+     "reads 4 features of the 2"),
+    ("a boosting grid wider than its start", "boosting, binary",
+     lambda m: setattr(m, "estimators_", np.repeat(m.estimators_, 50, axis=1)), "50 trees a stage, not its 1"),
+    ("a boosting grid and per-stage count both widened", "boosting, binary",
+     lambda m: (setattr(m, "estimators_", np.repeat(m.estimators_, 50, axis=1)),
+                setattr(m, "n_trees_per_iteration_", 50)), "starting predictions are narrower"),
+    ("a boosting stage wider than the first", "boosting, 3 classes",
+     lambda m: (_wider_tree(m.estimators_[2, 1]), setattr(m.estimators_[2, 1], "n_features_in_", 4)),
+     "reads 1073741824 features of the 4"),
+    ("a boosting init that is a crafted tree", "boosting, custom init",
+     lambda m: setattr(m, "init_", _changed(_by_name("tree"), lambda t: _set_tree_feature(t.tree_, 10 ** 6))),
+     "nodes point outside it"),
+    ("svc counts larger than its support vectors", "svc, 3 classes",
+     lambda m: setattr(m, "_n_support", np.full(3, 10 ** 7, dtype=np.int32)), "do not agree"),
+    ("svc with no support vectors left", "svc, 3 classes",
+     lambda m: setattr(m, "support_vectors_", np.zeros((0, 4))), "do not agree"),
+    ("sparse svc counts larger than its support vectors", "svc, sparse",
+     lambda m: setattr(m, "_n_support", np.full(3, 10 ** 7, dtype=np.int32)), "do not agree"),
+    ("svc support indices outside its training rows", "svc, precomputed kernel",
+     lambda m: m.support_.__setitem__(0, 10 ** 6), "do not agree"),
+    ("svc coefficients for fewer vectors", "svc, probability",
+     lambda m: setattr(m, "_dual_coef_", m._dual_coef_[:, :3].copy()), "do not agree"),
+    ("svc dense vectors marked sparse", "svc, 3 classes", lambda m: setattr(m, "_sparse", True), "not arrays"),
+    ("k-means centres narrower than its input", "kmeans",
+     lambda m: setattr(m, "cluster_centers_", np.zeros((4_000, 1))), "centres are not as wide"),
+    ("a vocabulary number past the vocabulary", "count vectorizer",
+     lambda m: m.steps[0][1].vocabulary_.__setitem__("red", 10 ** 8), "0 to n-1"),
+    ("a negative vocabulary number", "tf-idf vectorizer",
+     lambda m: m.steps[0][1].vocabulary_.__setitem__("red", -1), "0 to n-1"),
+    ("a dict vocabulary longer than its names", "dict vectorizer",
+     lambda m: m.steps[0][1].feature_names_.pop(), "0 to n-1"),
+    ("one-hot widths that jump past the output", "one-hot",
+     lambda m: setattr(m.steps[0][1], "_n_features_outs", [10 ** 9, -10 ** 9 + 5]), "widths do not hold"),
+    ("a one-hot width below its categories", "one-hot, drop first",
+     lambda m: m._n_features_outs.__setitem__(0, 1), "widths do not hold"),
+    ("a negative dropped category", "one-hot, drop first",
+     lambda m: m._drop_idx_after_grouping.__setitem__(0, -5), "widths do not hold"),
+    ("an infrequent-category number past the width", "one-hot, infrequent grouped and dropped",
+     lambda m: m._default_to_infrequent_mappings[0].__setitem__(0, 10 ** 6), "widths do not hold"),
+    ("cached label numbers past the labels", "multilabel binarizer",
+     lambda m: m._cached_dict.__setitem__("a", 10 ** 8), "0 to n-1"),
+    ("a sparse matrix index past its width", "trees embedding (sparse output)",
+     lambda m: setattr(m, "extra_", _bad_csr()), "indices are not consistent"),
+    ("a sparse matrix in a format fitted models do not hold", "tree",
+     lambda m: setattr(m, "extra_", scipy.sparse.dia_matrix(np.eye(3))), "'dia' format"),
+]
+
+
+def _bad_csr():
+    matrix = scipy.sparse.csr_matrix(np.eye(3))
+    matrix.indices[1] = 2 ** 31 - 1
+    return matrix
+
+
+@pytest.mark.parametrize("what, family, edit, match", CRAFTED, ids=[case[0] for case in CRAFTED])
+def test_fitted_numbers_that_would_index_outside_their_arrays_are_refused(what, family, edit, match):
+    crafted = _changed(_by_name(family), edit)
+    with pytest.raises(ModelError, match=match):
+        _load(crafted)
+
+
+def test_the_checks_run_on_what_skops_builds_too():
+    """A node kind lighttrack's reader leaves to skops (bytes) sends the whole file to skops'
+    loader; the model it builds is checked the same way."""
+    crafted = _changed(_by_name("tree"), lambda m: (setattr(m, "raw_", b"bytes go to skops"),
+                                                    _set_tree_feature(m.tree_, 10 ** 6)))
+    with pytest.raises(ModelError, match="nodes point outside it"):
+        _load(crafted)
+    fine = _changed(_by_name("tree"), lambda m: setattr(m, "raw_", b"bytes go to skops"))
+    np.testing.assert_array_equal(_load(fine).predict(X), fine.predict(X))
+
+
+def _schema_edit(model, edit) -> bytes:
+    import io
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(skops.io.dumps(model)))
+    members = {name: archive.read(name) for name in archive.namelist()}
+    schema = json.loads(members.pop("schema.json"))
+    edit(schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+        target.writestr("schema.json", json.dumps(schema))
+    return out.getvalue()
+
+
+def _find(state, predicate):
+    if isinstance(state, dict):
+        if predicate(state):
+            return state
+        items = state.values()
+    elif isinstance(state, list):
+        items = state
+    else:
+        return None
+    for item in items:
+        found = _find(item, predicate)
+        if found is not None:
+            return found
+    return None
+
+
+@pytest.mark.parametrize("family, pick, loader, match", [
+    # a tree built by the loss node skips the tree's checks
+    ("tree", lambda s: s.get("__loader__") == "TreeNode", "LossNode", "Tree as a LossNode"),
+    # a sparse matrix restored from a plain state skips check_format
+    ("svc, sparse", lambda s: s.get("__loader__") == "SparseMatrixNode", "ObjectNode", "csr_matrix as a ObjectNode"),
+    # an array node calls its class on the array
+    ("tree", lambda s: s.get("__loader__") == "NdArrayNode" and s.get("__class__") == "ndarray", None,
+     "builtins.bytearray as a NdArrayNode"),
+])
+def test_a_class_is_built_only_by_the_node_kind_skops_writes_for_it(family, pick, loader, match):
+    def edit(schema):
+        state = _find(schema, pick)
+        if loader is None:
+            state["__module__"], state["__class__"] = "builtins", "bytearray"
+        else:
+            state["__loader__"] = loader
+            state.setdefault("__reduce__", {"args": {"__class__": "tuple", "__module__": "builtins",
+                                                     "__loader__": "TupleNode", "content": []}})
+    with pytest.raises(ModelError, match=match):
+        load_skops(_schema_edit(_by_name(family), edit), None, "the file")
