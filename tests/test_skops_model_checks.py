@@ -23,10 +23,12 @@ from sklearn.ensemble import (
     GradientBoostingRegressor, IsolationForest, RandomForestClassifier, RandomTreesEmbedding,
 )
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
+from sklearn.kernel_approximation import Nystroem
+from sklearn.neighbors import KNeighborsClassifier, RadiusNeighborsClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MultiLabelBinarizer, OneHotEncoder
+from sklearn.preprocessing import MultiLabelBinarizer, OneHotEncoder, PolynomialFeatures
 from sklearn.svm import SVC, SVR, NuSVC, OneClassSVM
 from sklearn.tree import DecisionTreeClassifier
 
@@ -81,6 +83,14 @@ def _fitted():
             ("one-hot, infrequent grouped and dropped", OneHotEncoder(
                 min_frequency=3, drop="first", handle_unknown="infrequent_if_exist").fit(CATEGORIES), CATEGORIES),
             ("multilabel binarizer", _binarizer(), [{"a"}, {"b", "c"}]),
+            ("one-hot, numbers", make_pipeline(OneHotEncoder(), DecisionTreeClassifier()).fit(
+                np.arange(12).reshape(-1, 1) % 5, LABELS), np.arange(12).reshape(-1, 1) % 5),
+            ("neighbours, brute manhattan", KNeighborsClassifier(3, algorithm="brute", metric="manhattan").fit(X, Y), X),
+            ("neighbours, two outputs", KNeighborsClassifier(3, algorithm="brute").fit(X, np.c_[Y, Y > 0]), X),
+            ("radius neighbours", RadiusNeighborsClassifier(3.0, algorithm="brute", metric="manhattan").fit(X, Y), X),
+            ("hashing vectorizer", make_pipeline(HashingVectorizer(n_features=64), LogisticRegression()).fit(TEXTS, LABELS), TEXTS),
+            ("polynomial features", PolynomialFeatures(3, interaction_only=True).fit(X), X),
+            ("nystroem", Nystroem(n_components=5, random_state=0).fit(X), X),
         ]
 
 
@@ -186,11 +196,41 @@ CRAFTED = [
      lambda m: m._default_to_infrequent_mappings[0].__setitem__(0, 10 ** 6), "widths do not hold"),
     ("cached label numbers past the labels", "multilabel binarizer",
      lambda m: m._cached_dict.__setitem__("a", 10 ** 8), "0 to n-1"),
+    ("neighbour labels past the classes", "neighbours, brute manhattan",
+     lambda m: m._y.__setitem__(0, 10 ** 9), "labels and its classes do not agree"),
+    ("negative neighbour labels", "radius neighbours",
+     lambda m: m._y.__setitem__(0, -10 ** 9), "labels and its classes do not agree"),
+    ("fewer neighbour labels than fitted rows", "neighbours, brute manhattan",
+     lambda m: setattr(m, "_y", m._y[:1].copy()), "labels and its classes do not agree"),
+    ("a second output's labels past its classes", "neighbours, two outputs",
+     lambda m: m._y.__setitem__((0, 1), 7), "labels and its classes do not agree"),
+    ("sparse svc coefficients with none stored", "svc, sparse",
+     lambda m: setattr(m, "_dual_coef_", scipy.sparse.csr_matrix(m._dual_coef_.shape)), "do not agree"),
+    ("a boosting stage of no classes (an empty value array)", "boosting, zero init",
+     lambda m: _no_class_tree(m.estimators_[1, 0]), "0 classes"),
+    ("a tree of no classes", "tree", lambda m: _no_class_tree(m), "0 classes"),
+    ("unsorted numeric categories", "one-hot, numbers",
+     lambda m: setattr(m.steps[0][1], "categories_", [np.array([4, 0, 1, 2, 3])]), "widths do not hold"),
+    ("a hashing vectorizer of no features (a division by zero)", "hashing vectorizer",
+     lambda m: setattr(m.steps[0][1], "n_features", 0), "must be an int in the range"),
+    ("polynomial degrees past what it makes", "polynomial features",
+     lambda m: setattr(m, "_max_degree", 10 ** 15), "degrees"),
     ("a sparse matrix index past its width", "trees embedding (sparse output)",
      lambda m: setattr(m, "extra_", _bad_csr()), "indices are not consistent"),
     ("a sparse matrix in a format fitted models do not hold", "tree",
      lambda m: setattr(m, "extra_", scipy.sparse.dia_matrix(np.eye(3))), "'dia' format"),
 ]
+
+
+def _no_class_tree(estimator):
+    from sklearn.tree._tree import Tree
+
+    old = estimator.tree_
+    state = old.__getstate__()
+    state["values"] = np.zeros((old.node_count, old.n_outputs, 0))
+    tree = Tree(old.n_features, np.zeros(old.n_outputs, dtype=np.intp), old.n_outputs)
+    tree.__setstate__(state)
+    estimator.tree_ = tree
 
 
 def _bad_csr():
@@ -269,3 +309,54 @@ def test_a_class_is_built_only_by_the_node_kind_skops_writes_for_it(family, pick
                                                      "__loader__": "TupleNode", "content": []}})
     with pytest.raises(ModelError, match=match):
         load_skops(_schema_edit(_by_name(family), edit), None, "the file")
+
+
+def test_thread_and_job_counts_are_this_machines_not_the_files():
+    """libgomp took a negative k-means thread count as a request for a terabyte, and joblib
+    starts as many workers as n_jobs says: both are run-time settings, not fitted numbers."""
+    import os
+
+    kmeans = _load(_changed(_by_name("kmeans"), lambda m: setattr(m, "_n_threads", -5)))
+    assert 1 <= kmeans._n_threads <= (os.cpu_count() or 1)
+    np.testing.assert_array_equal(kmeans.predict(X), _by_name("kmeans").predict(X))
+    nystroem = _load(_changed(_by_name("nystroem"), lambda m: setattr(m, "n_jobs", 100_000)))
+    assert nystroem.n_jobs == (os.cpu_count() or 1)
+    assert _load(_changed(_by_name("nystroem"), lambda m: setattr(m, "n_jobs", -1))).n_jobs == -1
+
+
+def test_a_sparse_matrix_cannot_inflate_past_what_its_file_can_hold():
+    """A sparse matrix's .npz is an archive of its own, with compressed arrays: a 5 KB file
+    inflated to 2.4 GB. Its members claim their sizes up front, within the file's budget."""
+    import io
+    import struct
+    import zipfile
+
+    model = _changed(_by_name("tree"), lambda m: setattr(m, "extra_", scipy.sparse.csr_matrix(np.eye(3))))
+    data = skops.io.dumps(model)
+    outer = zipfile.ZipFile(io.BytesIO(data))
+    members = {name: outer.read(name) for name in outer.namelist()}
+    name = next(n for n in members if n.endswith(".npz"))
+    inner = bytearray(_deflated_npz(scipy.sparse.csr_matrix(np.eye(3))))
+    at = inner.find(b"PK\x01\x02")  # the first central directory entry: claim 2 GB inflated
+    inner[at + 24:at + 28] = struct.pack("<I", 2 ** 31)
+    members[name] = bytes(inner)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for member, content in members.items():
+            target.writestr(member, content)
+    with pytest.raises(ModelError, match="inflate past what the file can hold"):
+        load_skops(out.getvalue(), None, "the file")
+    members[name] = _deflated_npz(scipy.sparse.csr_matrix(np.eye(3)))  # a real compressed one loads
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for member, content in members.items():
+            target.writestr(member, content)
+    assert (load_skops(out.getvalue(), None, "the file").extra_ != scipy.sparse.csr_matrix(np.eye(3))).nnz == 0
+
+
+def _deflated_npz(matrix) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    scipy.sparse.save_npz(buffer, matrix, compressed=True)
+    return buffer.getvalue()

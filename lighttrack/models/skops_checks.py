@@ -2,22 +2,28 @@
 
 Every type in a loaded model is on the allow-list, and still a crafted file can crash the
 process (or write past a buffer) at predict time: scikit-learn's compiled code trusts a fitted
-estimator's own arrays. A decision tree's child and feature numbers, a gradient-boosting
-model's grid of stages, an SVM's support-vector counts, a vectorizer's vocabulary numbers and a
-sparse matrix's indices are all used as memory offsets without bounds checks. So after a model
-is built, by lighttrack's reader or by skops, ``check_model`` walks everything in it and checks
+estimator's own numbers. A decision tree's child and feature numbers, a gradient-boosting
+model's grid of stages, an SVM's support-vector counts, a neighbours classifier's label
+numbers, a vectorizer's vocabulary, a one-hot encoder's sorted categories and a sparse
+matrix's indices are all used as memory offsets without bounds checks. So after a model is
+built, by lighttrack's reader or by skops, ``check_model`` walks everything in it and checks
 those numbers against the arrays they index, as the estimator's own ``fit`` would have made
-them; a model that fails is refused with a ``ModelError``.
+them, and every estimator's parameters against scikit-learn's own constraints; a model that
+fails is refused with a ``ModelError``. Two run-time settings are this machine's, not the
+file's: OpenMP thread counts and ``n_jobs`` above the processor count.
 
 Found by adversarial reviews of the loader (2026-12-01); each check has a crafted file in
-``tests/test_skops_attacks.py``. What is checked is the estimators whose compiled predict code
-reads fitted arrays by index: trees and every tree ensemble (forests, bagging, isolation
-forests, gradient boosting), SVMs (libsvm), k-means, the text and dict vectorizers, and sparse
-matrices. Other estimators' predict code is numpy's, which checks its indices.
+``tests/test_skops_model_checks.py``. The estimators covered are those whose compiled
+predict code was found to read or write by fitted numbers: trees and every tree ensemble
+(forests, bagging, isolation forests, gradient boosting), SVMs (libsvm), k-means, neighbours
+classifiers, the text, dict and hashing vectorizers, one-hot encoders, polynomial features,
+multi-label binarizers, and sparse matrices. Elsewhere predict is numpy code, which checks
+its indices, or compiled code nobody has yet shown to trust a fitted number.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lighttrack.errors import ModelError
@@ -51,6 +57,7 @@ class _Checker:
 
         self.what, self.np, self.sparse = what, np, scipy.sparse
         self.Tree, self.BaseEstimator = Tree, BaseEstimator
+        self.valid: set[tuple] = set()  # parameter sets already checked
 
     def refuse(self, why: str) -> ModelError:
         return ModelError(f"{self.what} holds {why}; it was not loaded")
@@ -96,6 +103,18 @@ class _Checker:
         from sklearn.svm._base import BaseLibSVM
 
         state = vars(est)
+        self.parameters(est)
+        jobs, cpus = state.get("n_jobs"), os.cpu_count() or 1
+        if type(jobs) is int and jobs > cpus:
+            # joblib starts that many workers at predict (a file asked for 100,000 threads);
+            # more than this machine's processors changes no result
+            est.n_jobs = cpus
+        if "_n_threads" in state:
+            # an OpenMP thread count chosen where it was fitted, given straight to libgomp
+            # (a negative one asks it for a terabyte): this machine's own count instead
+            from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+            est._n_threads = _openmp_effective_n_threads()
         if isinstance(state.get("tree_"), self.Tree):
             self.tree_width(est, self.width(est, "a tree's"))
         if isinstance(est, BaseEnsemble) and "estimators_" in state:
@@ -109,9 +128,13 @@ class _Checker:
                 raise self.refuse(f"a {type(est).__name__} whose centres are not as wide as its input")
         if "vocabulary_" in state and type(est).__module__.startswith("sklearn.feature_extraction"):
             self.vocabulary(est, state["vocabulary_"])
+        if "_y" in state and "classes_" in state and "_fit_X" in state:
+            self.neighbours(est)
         kind = f"{type(est).__module__}.{type(est).__name__}"
         if kind == "sklearn.preprocessing._encoders.OneHotEncoder" and "categories_" in state:
             self.one_hot(est)
+        if kind == "sklearn.preprocessing._polynomial.PolynomialFeatures" and "_max_degree" in state:
+            self.polynomial(est)
         if kind == "sklearn.preprocessing._label.MultiLabelBinarizer" and state.get("_cached_dict") is not None:
             self.vocabulary(est, state["_cached_dict"], len(state.get("classes_", ())))
 
@@ -186,6 +209,10 @@ class _Checker:
             if not isinstance(member, self.BaseEstimator) or "tree_" not in vars(member):
                 raise self.refuse(f"a {name} with a stage that is not a tree")
             self.tree_width(member, width)
+            tree = vars(member)["tree_"]
+            if tree.n_outputs != 1 or tree.max_n_classes != 1:  # predict_stages reads one value a node
+                raise self.refuse(f"a {name} with a stage tree of {tree.n_outputs} outputs and "
+                                  f"{tree.max_n_classes} classes (boosting stages have one of each)")
         start = self.boosting_start(est, width)
         if start.ndim != 2 or start.shape[1] < stages.shape[1]:
             raise self.refuse(f"a {name} whose starting predictions are narrower than its "
@@ -243,6 +270,10 @@ class _Checker:
             ok = ok and width == fitted_rows
         elif ok:
             ok = (getattr(vectors, "ndim", 0) == 2 and vectors.shape == (n_sv, width))
+        if ok and is_sparse:
+            # libsvm copies every coefficient out of the csr's data and walks the vectors as csr
+            ok = (getattr(dual, "format", None) == "csr" and dual.data.size == dual.shape[0] * dual.shape[1]
+                  and getattr(vectors, "format", None) == "csr")
         if not ok:
             raise self.refuse(f"a {name} whose support vectors, their counts, coefficients and "
                               "intercepts do not agree")
@@ -276,6 +307,9 @@ class _Checker:
             ok = len(widths) == len(categories) and (drops is None or len(drops) == len(categories))
             ok = ok and (mappings is None or len(mappings) == len(categories))
             for i, cats in enumerate(categories if ok else ()):
+                if not _sorted_categories(np, cats):
+                    ok = False
+                    break
                 width = widths[i]
                 mapping = None if mappings is None else mappings[i]
                 drop = None if drops is None else drops[i]
@@ -302,6 +336,88 @@ class _Checker:
         if not ok:
             raise self.refuse(f"a {type(est).__name__} whose column widths do not hold its category codes")
 
+    def neighbours(self, est: Any) -> None:
+        """A neighbours classifier adds each neighbour's vote at ``class_scores[i][_y[j]]``
+        in compiled code: every label number must name a class, one per fitted row."""
+        np = self.np
+        state = vars(est)
+        fitted, labels, classes = state["_fit_X"], state["_y"], state["classes_"]
+        name = type(est).__name__
+        rows = getattr(fitted, "shape", (None,))[0]
+        ok = (getattr(fitted, "ndim", 0) == 2 and isinstance(labels, np.ndarray) and labels.dtype.kind in "iu"
+              and labels.ndim in (1, 2) and labels.shape[0] == rows and state.get("n_samples_fit_") == rows)
+        if ok and state.get("effective_metric_", state.get("metric")) != "precomputed":
+            ok = fitted.shape[1] == self.width(est, "a neighbours")
+        if ok:
+            columns = [labels] if labels.ndim == 1 else list(labels.T)
+            counts = [len(classes)] if labels.ndim == 1 else [len(c) for c in classes]
+            ok = len(columns) == len(counts) and all(
+                column.size == 0 or (column.min() >= 0 and column.max() < count)
+                for column, count in zip(columns, counts))
+        if not ok:
+            raise self.refuse(f"a {name} whose fitted rows, their labels and its classes do not agree")
+
+    def polynomial(self, est: Any) -> None:
+        """Its transform loops once per degree up to ``_max_degree``: the degrees must be
+        the ones ``degree`` names, and no more than the features it makes."""
+        state = vars(est)
+        degree = state.get("degree")
+        low, high = state.get("_min_degree"), state.get("_max_degree")
+        expected = (0, degree) if isinstance(degree, int) else tuple(degree) if isinstance(degree, (tuple, list)) else None
+        made = state.get("n_output_features_")
+        if expected != (low, high) or not isinstance(made, int) or not isinstance(high, int) or high > made + 1:
+            raise self.refuse(f"a {type(est).__name__} whose degrees ({low!r}, {high!r}) are not the "
+                              f"{degree!r} it was made with, or exceed the {made!r} features it makes")
+
+    def parameters(self, est: Any) -> None:
+        """scikit-learn's own constraints on the estimator's parameters, as ``fit`` checks
+        them (a hashing vectorizer of 0 features divides by zero in compiled code). Estimators
+        with the same plain parameters, a forest's trees, are checked once."""
+        from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+
+        constraints = getattr(type(est), "_parameter_constraints", None)
+        if not isinstance(constraints, dict):
+            return
+        state = vars(est)
+        params = {k: state[k] for k in constraints if k in state}
+        key = _plain_key(type(est), params)
+        if key is not None and key in self.valid:
+            return
+        try:
+            validate_parameter_constraints(constraints, params, caller_name=type(est).__name__)
+        except InvalidParameterError as exc:
+            raise self.refuse(f"a {type(est).__name__} with a parameter scikit-learn does not allow ({exc})") from None
+        if key is not None:
+            self.valid.add(key)
+
+
+def _plain_key(kind: type, params: dict) -> tuple | None:
+    """A hashable key of parameters made of plain values only (else None: not cached). The
+    random state is left out: checked alike for every tree of a forest, it differs in each."""
+    items = []
+    for name, value in sorted(params.items()):
+        if name == "random_state" and (value is None or type(value) is int):
+            continue
+        if value is not None and type(value) not in (str, int, float, bool):
+            return None
+        items.append((name, type(value).__name__, value))
+    return (kind, tuple(items))
+
+
+def _sorted_categories(np: Any, categories: Any) -> bool:
+    """Numeric categories are looked up with ``searchsorted``, which assumes them sorted as
+    ``fit`` leaves them (a missing value last); strings are looked up in a dict."""
+    cats = np.asarray(categories)
+    if cats.ndim != 1 or cats.dtype.kind in "OUS":
+        return cats.ndim == 1
+    if cats.dtype.kind == "f":
+        missing = np.isnan(cats)
+        if missing.any():
+            if not (missing[-1] and missing.sum() == 1):
+                return False
+            cats = cats[:-1]
+    return bool(np.all(cats[1:] > cats[:-1]))
+
 
 def _listed(members: Any, refuse, name: str) -> list[Any]:
     if not isinstance(members, (list, tuple)):
@@ -316,9 +432,17 @@ def check_tree(tree: Any, what: str) -> None:
     import numpy as np
 
     count = tree.node_count
+    classes = np.asarray(tree.n_classes)
+    outputs, most = tree.n_outputs, tree.max_n_classes
+    if not (outputs >= 1 and most >= 1 and classes.shape == (outputs,) and classes.min() >= 1
+            and classes.max() <= most):
+        raise ModelError(f"{what} holds a decision tree of {outputs} outputs and {most} classes; "
+                         "it was not loaded")
     if not 0 < count <= tree.capacity:
         raise ModelError(f"{what} holds a decision tree of {count} nodes in room for {tree.capacity}; "
                          "it was not loaded")
+    if tree.value.shape != (count, outputs, most):  # predict reads a node's values by its number
+        raise ModelError(f"{what} holds a decision tree whose values do not fit its nodes; it was not loaded")
     left, right = tree.children_left[:count], tree.children_right[:count]
     feature = tree.feature[:count]
     leaf = left == -1

@@ -60,6 +60,8 @@ class SkopsFile:
             self.members = _Members(self.archive, data)
             with _no_collection():
                 schema = Schema(self.members.read("schema.json"), what)
+            for name in sorted(schema.archives):
+                self.members.check_nested(name)
         except ModelError:
             raise
         except (Exception, MemoryError) as exc:  # a crafted archive or schema: never a traceback
@@ -117,6 +119,23 @@ class _Members:
 
     def __init__(self, archive: zipfile.ZipFile, data: bytes) -> None:
         self.archive, self.data = archive, data
+        # deflate makes at most ~1,032 bytes of one: what the whole file may inflate to, its
+        # sparse matrices' own compressed arrays included (checked before anything is read)
+        self.budget = 1032 * len(data) + (1 << 20)
+        self.claimed = sum(info.file_size for info in archive.infolist()
+                           if info.compress_type != zipfile.ZIP_STORED)
+        if self.claimed > self.budget:
+            raise zipfile.BadZipFile(f"its members claim {self.claimed:,} bytes from {len(data):,}")
+
+    def check_nested(self, name: str) -> None:
+        """A member that is itself an archive (a sparse matrix's .npz) inflates within the
+        same budget."""
+        with zipfile.ZipFile(io.BytesIO(self.read(name))) as inner:
+            self.claimed += sum(info.file_size for info in inner.infolist()
+                                if info.compress_type != zipfile.ZIP_STORED)
+        if self.claimed > self.budget:
+            raise zipfile.BadZipFile(f"member {name!r} holds arrays that inflate past what the file "
+                                     f"can hold ({self.claimed:,} bytes from {len(self.data):,})")
 
     def read(self, name: str) -> bytes:
         info = self.archive.getinfo(name)

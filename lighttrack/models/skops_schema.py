@@ -57,6 +57,7 @@ class Schema:
         self.kinds: set[tuple[str, str]] = set()  # (node kind, module.Class) pairs
         self._by_id: dict[Any, dict] = {}
         self._file_of: dict[str, Any] = {}
+        self.archives: set[str] = set()  # members that are archives of their own (sparse .npz)
         self.tree = json.loads(text, object_hook=self._note)
 
     def refuse(self, why: str) -> ModelError:
@@ -77,6 +78,8 @@ class Schema:
                 self._check_seed(state)
             if loader in _FILE_KINDS and "file" in state:
                 self._check_file(state)
+                if loader == "SparseMatrixNode":
+                    self.archives.add(state["file"])
         saved_id = state.get("__id__")
         if saved_id is not None and "__loader__" in state and state.get("__loader__") != "CachedNode":
             try:

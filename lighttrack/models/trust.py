@@ -94,7 +94,9 @@ def _is_model_part(obj: type, real: str) -> bool:
     if root == "sklearn":
         from sklearn.base import BaseEstimator
 
-        return issubclass(obj, BaseEstimator) or any(
+        # public estimators only: the private ones (a binner, a calibration step) live inside
+        # estimators that are refused or built whole, and each is compiled code to check
+        return (issubclass(obj, BaseEstimator) and not obj.__name__.startswith("_")) or any(
             real == part or (part.endswith(".") and real.startswith(part)) for part in _SKLEARN_PARTS)
     if root == "numpy":
         import numpy as np
