@@ -25,7 +25,12 @@ from sklearn.ensemble import (
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
 from sklearn.kernel_approximation import Nystroem
-from sklearn.neighbors import KNeighborsClassifier, RadiusNeighborsClassifier
+from sklearn.dummy import DummyClassifier
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.neighbors import (
+    KNeighborsClassifier, KNeighborsRegressor, KNeighborsTransformer, LocalOutlierFactor, NearestNeighbors,
+    RadiusNeighborsClassifier,
+)
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MultiLabelBinarizer, OneHotEncoder, PolynomialFeatures
@@ -91,7 +96,20 @@ def _fitted():
             ("hashing vectorizer", make_pipeline(HashingVectorizer(n_features=64), LogisticRegression()).fit(TEXTS, LABELS), TEXTS),
             ("polynomial features", PolynomialFeatures(3, interaction_only=True).fit(X), X),
             ("nystroem", Nystroem(n_components=5, random_state=0).fit(X), X),
+            ("nearest neighbours", NearestNeighbors(n_neighbors=3, algorithm="brute").fit(X), X),
+            ("neighbours regressor, sparse", KNeighborsRegressor(3).fit(scipy.sparse.csr_matrix(X), X[:, 0]), X),
+            ("neighbours graph", KNeighborsTransformer(n_neighbors=3, algorithm="brute").fit(X), X),
+            ("outlier factor", LocalOutlierFactor(n_neighbors=5, novelty=True, algorithm="brute").fit(X), X),
+            ("neighbours, precomputed", KNeighborsClassifier(3, metric="precomputed").fit(_distances(X), Y), _distances(X[:5])),
+            ("one-vs-rest, multi-label", OneVsRestClassifier(LogisticRegression()).fit(X, np.c_[Y > 0, Y > 1]), X),
+            ("dummy, random", DummyClassifier(strategy="uniform", random_state=np.random.RandomState(1)).fit(X, Y), X),
         ]
+
+
+def _distances(rows):
+    from sklearn.metrics import pairwise_distances
+
+    return pairwise_distances(rows, X)
 
 
 def _binarizer():
@@ -101,6 +119,8 @@ def _binarizer():
 
 
 def _outputs(model, data):
+    if type(model).__name__ == "NearestNeighbors":
+        return model.kneighbors_graph(data).toarray()
     for method in ("predict", "transform", "score_samples"):
         if hasattr(model, method):
             out = getattr(model, method)(data)
@@ -160,7 +180,7 @@ CRAFTED = [
      lambda m: setattr(m, "estimators_", np.repeat(m.estimators_, 50, axis=1)), "50 trees a stage, not its 1"),
     ("a boosting grid and per-stage count both widened", "boosting, binary",
      lambda m: (setattr(m, "estimators_", np.repeat(m.estimators_, 50, axis=1)),
-                setattr(m, "n_trees_per_iteration_", 50)), "starting predictions are narrower"),
+                setattr(m, "n_trees_per_iteration_", 50)), "starting predictions for 1 rows are \\(1, 1\\), not \\(1, 50\\)"),
     ("a boosting stage wider than the first", "boosting, 3 classes",
      lambda m: (_wider_tree(m.estimators_[2, 1]), setattr(m.estimators_[2, 1], "n_features_in_", 4)),
      "reads 1073741824 features of the 4"),
@@ -197,13 +217,13 @@ CRAFTED = [
     ("cached label numbers past the labels", "multilabel binarizer",
      lambda m: m._cached_dict.__setitem__("a", 10 ** 8), "0 to n-1"),
     ("neighbour labels past the classes", "neighbours, brute manhattan",
-     lambda m: m._y.__setitem__(0, 10 ** 9), "labels and its classes do not agree"),
+     lambda m: m._y.__setitem__(0, 10 ** 9), "fitted rows do not agree"),
     ("negative neighbour labels", "radius neighbours",
-     lambda m: m._y.__setitem__(0, -10 ** 9), "labels and its classes do not agree"),
+     lambda m: m._y.__setitem__(0, -10 ** 9), "fitted rows do not agree"),
     ("fewer neighbour labels than fitted rows", "neighbours, brute manhattan",
-     lambda m: setattr(m, "_y", m._y[:1].copy()), "labels and its classes do not agree"),
+     lambda m: setattr(m, "_y", m._y[:1].copy()), "fitted rows do not agree"),
     ("a second output's labels past its classes", "neighbours, two outputs",
-     lambda m: m._y.__setitem__((0, 1), 7), "labels and its classes do not agree"),
+     lambda m: m._y.__setitem__((0, 1), 7), "fitted rows do not agree"),
     ("sparse svc coefficients with none stored", "svc, sparse",
      lambda m: setattr(m, "_dual_coef_", scipy.sparse.csr_matrix(m._dual_coef_.shape)), "do not agree"),
     ("a boosting stage of no classes (an empty value array)", "boosting, zero init",
@@ -215,6 +235,27 @@ CRAFTED = [
      lambda m: setattr(m.steps[0][1], "n_features", 0), "must be an int in the range"),
     ("polynomial degrees past what it makes", "polynomial features",
      lambda m: setattr(m, "_max_degree", 10 ** 15), "degrees"),
+    ("a neighbours graph narrower than its fitted rows", "nearest neighbours",
+     lambda m: setattr(m, "n_samples_fit_", 2), "fitted rows do not agree"),
+    ("fitted rows wider than the input (sparse)", "neighbours regressor, sparse",
+     lambda m: setattr(m, "_fit_X", scipy.sparse.random(40, 50_000, density=1e-4, format="csr", random_state=0)),
+     "fitted rows do not agree"),
+    ("fitted rows narrower than the input", "outlier factor",
+     lambda m: setattr(m, "_fit_X", m._fit_X[:, :1].copy()), "fitted rows do not agree"),
+    ("precomputed claimed by one of the two metric names", "neighbours, brute manhattan",
+     lambda m: (setattr(m, "effective_metric_", "precomputed"), setattr(m, "_fit_X", m._fit_X[:, :1].copy())),
+     "fitted rows do not agree"),
+    ("a boosting start that ignores the row count", "boosting, custom init",
+     lambda m: (setattr(m.init_, "coef_", np.zeros(4)), setattr(m.init_, "intercept_", np.zeros((1, 1)))),
+     "starting predictions for 3 rows are"),
+    ("a tree deeper than its recorded depth", "tree", lambda m: _depth_zero(m.tree_), "deeper than its recorded depth"),
+    ("a sparse svm on a precomputed kernel", "svc, sparse", lambda m: setattr(m, "kernel", "precomputed"), "do not agree"),
+    ("a two-class linear model with a row per class", "one-vs-rest, multi-label",
+     lambda m: setattr(m.estimators_[0], "coef_", np.zeros((50, 4))), "not one row per class"),
+    ("a multi-label one-vs-rest member of three classes", "one-vs-rest, multi-label",
+     lambda m: m.estimators_.__setitem__(0, _by_name("svc, 3 classes")), "member of other than two classes"),
+    ("a random state past its key", "dummy, random", lambda m: _far_position(m.random_state), "position is outside"),
+    ("k-means without centres", "kmeans", lambda m: setattr(m, "cluster_centers_", np.zeros((0, 4))), "centres"),
     ("a sparse matrix index past its width", "trees embedding (sparse output)",
      lambda m: setattr(m, "extra_", _bad_csr()), "indices are not consistent"),
     ("a sparse matrix in a format fitted models do not hold", "tree",
@@ -231,6 +272,17 @@ def _no_class_tree(estimator):
     tree = Tree(old.n_features, np.zeros(old.n_outputs, dtype=np.intp), old.n_outputs)
     tree.__setstate__(state)
     estimator.tree_ = tree
+
+
+def _depth_zero(tree):
+    state = tree.__getstate__()
+    state["max_depth"] = 0
+    tree.__setstate__(state)
+
+
+def _far_position(generator):
+    name, key, _, gauss, cached = generator.get_state()
+    generator.set_state((name, key, 10 ** 8, gauss, cached))
 
 
 def _bad_csr():
@@ -322,6 +374,26 @@ def test_thread_and_job_counts_are_this_machines_not_the_files():
     nystroem = _load(_changed(_by_name("nystroem"), lambda m: setattr(m, "n_jobs", 100_000)))
     assert nystroem.n_jobs == (os.cpu_count() or 1)
     assert _load(_changed(_by_name("nystroem"), lambda m: setattr(m, "n_jobs", -1))).n_jobs == -1
+    assert _load(_changed(_by_name("nystroem"), lambda m: setattr(m, "n_jobs", np.int64(100_000)))).n_jobs == (os.cpu_count() or 1)
+
+
+def test_checks_that_skops_cannot_write_still_hold_for_what_a_renamed_state_builds():
+    """skops cannot save a Birch or an HDBSCAN tree whole, but a file can give their state to
+    another allowed class name; the checks look at the numbers, whatever the name."""
+    from sklearn.cluster import HDBSCAN, Birch
+
+    from lighttrack.models.skops_checks import check_model
+
+    birch = Birch(n_clusters=None).fit(X)
+    check_model(birch, "the file")
+    birch._subcluster_norms = birch._subcluster_norms[:1].copy()
+    with pytest.raises(ModelError, match="centres and their norms do not agree"):
+        check_model(birch, "the file")
+    clusters = HDBSCAN(min_cluster_size=5).fit(X)
+    check_model(clusters, "the file")
+    clusters._single_linkage_tree_["left_node"][0] = 10 ** 9
+    with pytest.raises(ModelError, match="merges clusters it does not have"):
+        check_model(clusters, "the file")
 
 
 def test_a_sparse_matrix_cannot_inflate_past_what_its_file_can_hold():

@@ -15,14 +15,17 @@ file's: OpenMP thread counts and ``n_jobs`` above the processor count.
 Found by adversarial reviews of the loader (2026-12-01); each check has a crafted file in
 ``tests/test_skops_model_checks.py``. The estimators covered are those whose compiled
 predict code was found to read or write by fitted numbers: trees and every tree ensemble
-(forests, bagging, isolation forests, gradient boosting), SVMs (libsvm), k-means, neighbours
-classifiers, the text, dict and hashing vectorizers, one-hot encoders, polynomial features,
-multi-label binarizers, and sparse matrices. Elsewhere predict is numpy code, which checks
-its indices, or compiled code nobody has yet shown to trust a fitted number.
+(forests, bagging, isolation forests, gradient boosting), SVMs (libsvm), k-means, Birch,
+every neighbours model, linear classifiers inside one-vs-rest, the text, dict and hashing
+vectorizers, one-hot encoders, polynomial features, multi-label binarizers, single-linkage
+trees, random generators and sparse matrices. Elsewhere predict is numpy code, which checks
+its indices, or compiled code nobody has yet shown to trust a fitted number. Checks that run
+the model's own code (a boosting model's start) run last, once everything else has passed.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any
 
@@ -46,6 +49,8 @@ def check_model(model: Any, what: str) -> None:
             continue
         seen.add(id(obj))
         stack.extend(checker.check(obj))
+    for probe in checker.later:  # they run the model's own code: only once all of it is checked
+        probe()
 
 
 class _Checker:
@@ -58,6 +63,8 @@ class _Checker:
         self.what, self.np, self.sparse = what, np, scipy.sparse
         self.Tree, self.BaseEstimator = Tree, BaseEstimator
         self.valid: set[tuple] = set()  # parameter sets already checked
+        self.later: list = []  # checks that run the model's code, after the walk
+        self.cpus = os.cpu_count() or 1
 
     def refuse(self, why: str) -> ModelError:
         return ModelError(f"{self.what} holds {why}; it was not loaded")
@@ -74,6 +81,9 @@ class _Checker:
         if isinstance(obj, self.Tree):
             check_tree(obj, self.what)
             return []
+        if isinstance(obj, (np.random.RandomState, np.random.Generator, np.random.BitGenerator)):
+            self.random_state(obj)
+            return []
         if self.sparse.issparse(obj):
             self.sparse_matrix(obj)
             return []
@@ -81,6 +91,25 @@ class _Checker:
             self.estimator(obj)
         held = getattr(obj, "__dict__", None)
         return list(held.values()) if isinstance(held, dict) else []
+
+    def random_state(self, generator: Any) -> None:
+        """numpy restores a generator's position unchecked, and the next draw reads the key
+        from there (a position of 10**8 crashed a dummy classifier's predict)."""
+        np = self.np
+        bits = generator if isinstance(generator, np.random.BitGenerator) else getattr(
+            generator, "bit_generator", None) if isinstance(generator, np.random.Generator) else None
+        state = bits.state if bits is not None else generator.get_state(legacy=False)
+        inner = state.get("state", {})
+        ok = True
+        if state.get("bit_generator") == "MT19937":
+            key = np.asarray(inner.get("key"))
+            ok = key.shape == (624,) and isinstance(inner.get("pos"), (int, np.integer)) and 0 <= inner["pos"] <= 624
+        elif state.get("bit_generator") == "Philox":
+            ok = isinstance(state.get("buffer_pos"), (int, np.integer)) and 0 <= state["buffer_pos"] <= 4
+        if ok and "has_gauss" in state:
+            ok = state["has_gauss"] in (0, 1)
+        if not ok:
+            raise self.refuse("a random generator whose position is outside its state")
 
     def sparse_matrix(self, matrix: Any) -> None:
         form = getattr(matrix, "format", None)
@@ -104,8 +133,8 @@ class _Checker:
 
         state = vars(est)
         self.parameters(est)
-        jobs, cpus = state.get("n_jobs"), os.cpu_count() or 1
-        if type(jobs) is int and jobs > cpus:
+        jobs, cpus = state.get("n_jobs"), self.cpus
+        if isinstance(jobs, numbers.Integral) and not isinstance(jobs, bool) and int(jobs) > cpus:
             # joblib starts that many workers at predict (a file asked for 100,000 threads);
             # more than this machine's processors changes no result
             est.n_jobs = cpus
@@ -123,13 +152,22 @@ class _Checker:
             self.svm(est)
         if isinstance(est, _BaseKMeans) and "cluster_centers_" in state:
             centers = state["cluster_centers_"]
-            if not (isinstance(centers, self.np.ndarray) and centers.ndim == 2
+            if not (isinstance(centers, self.np.ndarray) and centers.ndim == 2 and centers.shape[0] >= 1
                     and centers.shape[1] == self.width(est, "a k-means")):
                 raise self.refuse(f"a {type(est).__name__} whose centres are not as wide as its input")
         if "vocabulary_" in state and type(est).__module__.startswith("sklearn.feature_extraction"):
             self.vocabulary(est, state["vocabulary_"])
-        if "_y" in state and "classes_" in state and "_fit_X" in state:
+        from sklearn.neighbors._base import NeighborsBase
+
+        if isinstance(est, NeighborsBase) and "_fit_X" in state:
             self.neighbours(est)
+        if "_subcluster_norms" in state:
+            self.birch(est)
+        if "_single_linkage_tree_" in state:
+            self.linkage(est, state["_single_linkage_tree_"])
+        self.linear(est)
+        if type(est).__name__ == "OneVsRestClassifier" and "estimators_" in state:
+            self.one_vs_rest(est)
         kind = f"{type(est).__module__}.{type(est).__name__}"
         if kind == "sklearn.preprocessing._encoders.OneHotEncoder" and "categories_" in state:
             self.one_hot(est)
@@ -213,23 +251,26 @@ class _Checker:
             if tree.n_outputs != 1 or tree.max_n_classes != 1:  # predict_stages reads one value a node
                 raise self.refuse(f"a {name} with a stage tree of {tree.n_outputs} outputs and "
                                   f"{tree.max_n_classes} classes (boosting stages have one of each)")
-        start = self.boosting_start(est, width)
-        if start.ndim != 2 or start.shape[1] < stages.shape[1]:
-            raise self.refuse(f"a {name} whose starting predictions are narrower than its "
-                              f"{stages.shape[1]} trees a stage")
+        self.later.append(lambda: self.boosting_start(est, width, stages.shape[1]))
 
-    def boosting_start(self, est: Any, width: int) -> Any:
-        """The model's own start (``init_``) on one all-zero row: a custom ``init`` can make
-        it any width, so it is computed rather than guessed."""
+    def boosting_start(self, est: Any, width: int, per_stage: int) -> None:
+        """The model's own start (``init_``) on all-zero rows must be one row of
+        ``per_stage`` numbers per input row: a custom ``init`` can make it any shape (a
+        linear model's intercept broadcast a 3-row input into one row), so it is computed for
+        two row counts rather than guessed."""
         np = self.np
-        check_model(vars(est).get("init_"), self.what)  # before anything runs it
-        row = (np.zeros((1, width), dtype=np.float32) if width <= _DENSE_PROBE_FEATURES
-               else self.sparse.csr_matrix((1, width), dtype=np.float32))
-        try:
-            return np.asarray(est._raw_predict_init(row))
-        except Exception as exc:  # a start that cannot be computed cannot be predicted with
-            raise self.refuse(f"a {type(est).__name__} whose starting predictions cannot be "
-                              f"computed ({type(exc).__name__}: {exc})") from None
+        name = type(est).__name__
+        for rows in (1, 3):
+            data = (np.zeros((rows, width), dtype=np.float32) if width <= _DENSE_PROBE_FEATURES
+                    else self.sparse.csr_matrix((rows, width), dtype=np.float32))
+            try:
+                start = np.asarray(est._raw_predict_init(data))
+            except Exception as exc:  # a start that cannot be computed cannot be predicted with
+                raise self.refuse(f"a {name} whose starting predictions cannot be computed "
+                                  f"({type(exc).__name__}: {exc})") from None
+            if start.shape != (rows, per_stage):
+                raise self.refuse(f"a {name} whose starting predictions for {rows} rows are "
+                                  f"{start.shape}, not ({rows}, {per_stage}) for its trees")
 
     def svm(self, est: Any) -> None:
         """libsvm rebuilds its model from these arrays and indexes them by each other."""
@@ -270,6 +311,8 @@ class _Checker:
             ok = ok and width == fitted_rows
         elif ok:
             ok = (getattr(vectors, "ndim", 0) == 2 and vectors.shape == (n_sv, width))
+        if ok and is_sparse and est.kernel == "precomputed":
+            ok = False  # fit refuses it; libsvm's sparse kernel would index queries by stored values
         if ok and is_sparse:
             # libsvm copies every coefficient out of the csr's data and walks the vectors as csr
             ok = (getattr(dual, "format", None) == "csr" and dual.data.size == dual.shape[0] * dual.shape[1]
@@ -337,25 +380,85 @@ class _Checker:
             raise self.refuse(f"a {type(est).__name__} whose column widths do not hold its category codes")
 
     def neighbours(self, est: Any) -> None:
-        """A neighbours classifier adds each neighbour's vote at ``class_scores[i][_y[j]]``
-        in compiled code: every label number must name a class, one per fitted row."""
+        """A neighbours search returns row numbers of ``_fit_X`` as sparse column indices of a
+        graph ``n_samples_fit_`` wide, and reads a query's columns by ``_fit_X``'s; a
+        classifier adds each neighbour's vote at ``class_scores[i][_y[j]]``; all unchecked."""
         np = self.np
         state = vars(est)
-        fitted, labels, classes = state["_fit_X"], state["_y"], state["classes_"]
+        fitted = state["_fit_X"]
         name = type(est).__name__
         rows = getattr(fitted, "shape", (None,))[0]
-        ok = (getattr(fitted, "ndim", 0) == 2 and isinstance(labels, np.ndarray) and labels.dtype.kind in "iu"
-              and labels.ndim in (1, 2) and labels.shape[0] == rows and state.get("n_samples_fit_") == rows)
-        if ok and state.get("effective_metric_", state.get("metric")) != "precomputed":
-            ok = fitted.shape[1] == self.width(est, "a neighbours")
+        ok = getattr(fitted, "ndim", 0) == 2 and state.get("n_samples_fit_") == rows
+        # predict picks its path by the parameter; the exemption needs both to say so
+        precomputed = state.get("metric") == "precomputed" and state.get("effective_metric_") == "precomputed"
         if ok:
-            columns = [labels] if labels.ndim == 1 else list(labels.T)
-            counts = [len(classes)] if labels.ndim == 1 else [len(c) for c in classes]
-            ok = len(columns) == len(counts) and all(
-                column.size == 0 or (column.min() >= 0 and column.max() < count)
-                for column, count in zip(columns, counts))
+            ok = self.width(est, "a neighbours") == (rows if precomputed else fitted.shape[1])
+        labels, classes = state.get("_y"), state.get("classes_")
+        if ok and classes is not None and labels is not None:
+            ok = (isinstance(labels, np.ndarray) and labels.dtype.kind in "iu"
+                  and labels.ndim in (1, 2) and labels.shape[0] == rows)
+            if ok:
+                columns = [labels] if labels.ndim == 1 else list(labels.T)
+                counts = [len(classes)] if labels.ndim == 1 else [len(c) for c in classes]
+                ok = len(columns) == len(counts) and all(
+                    column.size == 0 or (column.min() >= 0 and column.max() < count)
+                    for column, count in zip(columns, counts))
         if not ok:
-            raise self.refuse(f"a {name} whose fitted rows, their labels and its classes do not agree")
+            raise self.refuse(f"a {name} whose fitted rows do not agree with their count, width, labels "
+                              "or classes")
+
+    def birch(self, est: Any) -> None:
+        """Birch hands its centres' squared norms to the distance code, one read per centre."""
+        np = self.np
+        state = vars(est)
+        centres, norms = state.get("subcluster_centers_"), state["_subcluster_norms"]
+        ok = (isinstance(centres, np.ndarray) and centres.ndim == 2
+              and centres.shape[1] == self.width(est, "a clustering")
+              and isinstance(norms, np.ndarray) and norms.dtype == np.float64
+              and norms.shape == (centres.shape[0],))
+        if not ok:
+            raise self.refuse(f"a {type(est).__name__} whose centres and their norms do not agree")
+
+    def linkage(self, est: Any, tree: Any) -> None:
+        """A single-linkage tree's row i merges two earlier clusters: numbers below n + i."""
+        np = self.np
+        try:
+            left, right = np.asarray(tree["left_node"]), np.asarray(tree["right_node"])
+            limit = len(left) + 1 + np.arange(len(left))
+            ok = left.shape == right.shape == limit.shape and bool(
+                np.all((left >= 0) & (left < limit) & (right >= 0) & (right < limit)))
+        except (KeyError, ValueError, TypeError, IndexError):
+            ok = False
+        if not ok:
+            raise self.refuse(f"a {type(est).__name__} whose linkage tree merges clusters it does not have")
+
+    def linear(self, est: Any) -> None:
+        """A linear classifier's decision has one column per coefficient row; callers (one-vs-
+        rest) turn them into row numbers: one row for two classes, else one per class."""
+        from sklearn.linear_model._base import LinearClassifierMixin
+
+        state = vars(est)
+        if not (isinstance(est, LinearClassifierMixin) and "coef_" in state and "classes_" in state):
+            return
+        coef, classes = state["coef_"], state["classes_"]
+        multilabel = str(getattr(state.get("_label_binarizer"), "y_type_", "")).startswith("multilabel")
+        rows = 1 if len(classes) == 2 and not multilabel else len(classes)  # a ridge's labels: one row each
+        intercept = state.get("intercept_", 0.0)
+        ok = getattr(coef, "shape", None) == (rows, self.width(est, "a linear")) and (
+            isinstance(intercept, (int, float)) or getattr(intercept, "shape", None) in ((rows,), ()))
+        if not ok:
+            raise self.refuse(f"a {type(est).__name__} whose coefficients are not one row per class "
+                              f"({rows} for its {len(classes)} classes)")
+
+    def one_vs_rest(self, est: Any) -> None:
+        """Multi-label one-vs-rest takes each member's scores as row numbers: one a row, so
+        every member must be a two-class classifier."""
+        binarizer = vars(est).get("label_binarizer_")
+        if not str(getattr(binarizer, "y_type_", "")).startswith("multilabel"):
+            return
+        for member in _listed(vars(est)["estimators_"], self.refuse, type(est).__name__):
+            if len(getattr(member, "classes_", ())) != 2:
+                raise self.refuse(f"a multi-label {type(est).__name__} with a member of other than two classes")
 
     def polynomial(self, est: Any) -> None:
         """Its transform loops once per degree up to ``_max_degree``: the degrees must be
@@ -453,3 +556,15 @@ def check_tree(tree: Any, what: str) -> None:
           and bool(np.all(leaf | ((feature >= 0) & (feature < tree.n_features)))))
     if not ok:
         raise ModelError(f"{what} holds a decision tree whose nodes point outside it; it was not loaded")
+    # decision_path allocates 1 + max_depth entries a sample and writes one per node visited:
+    # walk down level by level (each node met once, or it is not a tree) to the real depth
+    frontier, depth, met = np.zeros(1, dtype=np.intp), 0, 1
+    while frontier.size:
+        inner = frontier[~leaf[frontier]]
+        frontier = np.concatenate((left[inner], right[inner]))
+        met += frontier.size
+        if frontier.size:
+            depth += 1
+        if met > count or depth > tree.max_depth:
+            raise ModelError(f"{what} holds a decision tree deeper than its recorded depth of "
+                             f"{tree.max_depth}, or not a tree; it was not loaded")
