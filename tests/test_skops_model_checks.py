@@ -248,7 +248,7 @@ CRAFTED = [
     ("a boosting start that ignores the row count", "boosting, custom init",
      lambda m: (setattr(m.init_, "coef_", np.zeros(4)), setattr(m.init_, "intercept_", np.zeros((1, 1)))),
      "starting predictions for 3 rows are"),
-    ("a tree deeper than its recorded depth", "tree", lambda m: _depth_zero(m.tree_), "deeper than its recorded depth"),
+    ("a tree deeper than its recorded depth", "tree", lambda m: _depth_zero(m.tree_), "deeper than its recorded depth of 0"),
     ("a sparse svm on a precomputed kernel", "svc, sparse", lambda m: setattr(m, "kernel", "precomputed"), "do not agree"),
     ("a two-class linear model with a row per class", "one-vs-rest, multi-label",
      lambda m: setattr(m.estimators_[0], "coef_", np.zeros((50, 4))), "not one row per class"),

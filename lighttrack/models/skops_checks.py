@@ -31,6 +31,8 @@ from typing import Any
 
 from lighttrack.errors import ModelError
 
+#: Values that hold nothing to check.
+_PLAIN = (str, bytes, int, float, bool, type(None), type)
 #: The sparse formats fitted estimators hold; their indices are checked here.
 _SPARSE_FORMATS = ("csr", "csc", "coo")
 #: Above this many features a gradient-boosting model's start is computed on a sparse row.
@@ -45,7 +47,7 @@ def check_model(model: Any, what: str) -> None:
     stack = [model]
     while stack:
         obj = stack.pop()
-        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), type)):
+        if id(obj) in seen or isinstance(obj, _PLAIN):
             continue
         seen.add(id(obj))
         stack.extend(checker.check(obj))
@@ -90,7 +92,9 @@ class _Checker:
         if isinstance(obj, self.BaseEstimator):
             self.estimator(obj)
         held = getattr(obj, "__dict__", None)
-        return list(held.values()) if isinstance(held, dict) else []
+        if not isinstance(held, dict):
+            return []
+        return [value for value in held.values() if not isinstance(value, _PLAIN)]
 
     def random_state(self, generator: Any) -> None:
         """numpy restores a generator's position unchecked, and the next draw reads the key
@@ -556,15 +560,8 @@ def check_tree(tree: Any, what: str) -> None:
           and bool(np.all(leaf | ((feature >= 0) & (feature < tree.n_features)))))
     if not ok:
         raise ModelError(f"{what} holds a decision tree whose nodes point outside it; it was not loaded")
-    # decision_path allocates 1 + max_depth entries a sample and writes one per node visited:
-    # walk down level by level (each node met once, or it is not a tree) to the real depth
-    frontier, depth, met = np.zeros(1, dtype=np.intp), 0, 1
-    while frontier.size:
-        inner = frontier[~leaf[frontier]]
-        frontier = np.concatenate((left[inner], right[inner]))
-        met += frontier.size
-        if frontier.size:
-            depth += 1
-        if met > count or depth > tree.max_depth:
-            raise ModelError(f"{what} holds a decision tree deeper than its recorded depth of "
-                             f"{tree.max_depth}, or not a tree; it was not loaded")
+    # decision_path allocates 1 + max_depth entries a sample and writes one per node on the
+    # way down; the nodes are in range and numbered downwards now, so they can be followed
+    if int(tree.compute_node_depths().max()) - 1 > tree.max_depth:  # (the root's depth is 1)
+        raise ModelError(f"{what} holds a decision tree deeper than its recorded depth of "
+                         f"{tree.max_depth}; it was not loaded")
