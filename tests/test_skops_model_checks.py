@@ -25,7 +25,7 @@ from sklearn.ensemble import (
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
 from sklearn.kernel_approximation import Nystroem
-from sklearn.dummy import DummyClassifier
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neighbors import (
     KNeighborsClassifier, KNeighborsRegressor, KNeighborsTransformer, LocalOutlierFactor, NearestNeighbors,
@@ -33,7 +33,7 @@ from sklearn.neighbors import (
 )
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MultiLabelBinarizer, OneHotEncoder, PolynomialFeatures
+from sklearn.preprocessing import MultiLabelBinarizer, OneHotEncoder, PolynomialFeatures, StandardScaler
 from sklearn.svm import SVC, SVR, NuSVC, OneClassSVM
 from sklearn.tree import DecisionTreeClassifier
 
@@ -102,6 +102,11 @@ def _fitted():
             ("outlier factor", LocalOutlierFactor(n_neighbors=5, novelty=True, algorithm="brute").fit(X), X),
             ("neighbours, precomputed", KNeighborsClassifier(3, metric="precomputed").fit(_distances(X), Y), _distances(X[:5])),
             ("one-vs-rest, multi-label", OneVsRestClassifier(LogisticRegression()).fit(X, np.c_[Y > 0, Y > 1]), X),
+            ("neighbours, mahalanobis", NearestNeighbors(n_neighbors=3, algorithm="brute", metric="mahalanobis",
+                                                         metric_params={"VI": np.eye(4)}).fit(X), X),
+            ("boosting, dummy init", GradientBoostingRegressor(n_estimators=2, init=DummyRegressor()).fit(X, X[:, 0]), X),
+            ("one-vs-rest of pipelines", OneVsRestClassifier(make_pipeline(StandardScaler(), SVC())).fit(
+                X, np.c_[Y > 0, Y > 1]), X),
             ("dummy, random", DummyClassifier(strategy="uniform", random_state=np.random.RandomState(1)).fit(X, Y), X),
         ]
 
@@ -254,6 +259,16 @@ CRAFTED = [
      lambda m: setattr(m.estimators_[0], "coef_", np.zeros((50, 4))), "not one row per class"),
     ("a multi-label one-vs-rest member of three classes", "one-vs-rest, multi-label",
      lambda m: m.estimators_.__setitem__(0, _by_name("svc, 3 classes")), "member of other than two classes"),
+    ("an inverse covariance smaller than the input", "neighbours, mahalanobis",
+     lambda m: (setattr(m, "metric_params", {"VI": np.eye(1)}), setattr(m, "effective_metric_params_", {"VI": np.eye(1)})),
+     "fitted rows do not agree"),
+    ("precomputed norms in a distance's parameters", "nearest neighbours",
+     lambda m: setattr(m, "effective_metric_params_", {"X_norm_squared": np.zeros(1)}), "fitted rows do not agree"),
+    ("a boosting start from a model whose predict is compiled code", "boosting, dummy init",
+     lambda m: setattr(m, "init_", _by_name("nearest neighbours")), "start comes from a NearestNeighbors"),
+    ("a one-vs-rest member whose scores are not one a row", "one-vs-rest, multi-label",
+     lambda m: m.estimators_.__setitem__(0, _two_class_claim(_by_name("one-vs-rest, multi-label"))),
+     "with a OneVsRestClassifier member"),
     ("a random state past its key", "dummy, random", lambda m: _far_position(m.random_state), "position is outside"),
     ("k-means without centres", "kmeans", lambda m: setattr(m, "cluster_centers_", np.zeros((0, 4))), "centres"),
     ("a sparse matrix index past its width", "trees embedding (sparse output)",
@@ -272,6 +287,12 @@ def _no_class_tree(estimator):
     tree = Tree(old.n_features, np.zeros(old.n_outputs, dtype=np.intp), old.n_outputs)
     tree.__setstate__(state)
     estimator.tree_ = tree
+
+
+def _two_class_claim(model):
+    model = copy.deepcopy(model)
+    model.classes_ = np.array([0, 1])
+    return model
 
 
 def _depth_zero(tree):

@@ -30,6 +30,7 @@ import os
 from typing import Any
 
 from lighttrack.errors import ModelError
+from lighttrack.models.tree_check import check_tree
 
 #: Values that hold nothing to check.
 _PLAIN = (str, bytes, int, float, bool, type(None), type)
@@ -262,8 +263,18 @@ class _Checker:
         ``per_stage`` numbers per input row: a custom ``init`` can make it any shape (a
         linear model's intercept broadcast a 3-row input into one row), so it is computed for
         two row counts rather than guessed."""
+        from sklearn.dummy import DummyClassifier, DummyRegressor
+        from sklearn.linear_model._base import LinearClassifierMixin, LinearModel
+
         np = self.np
         name = type(est).__name__
+        init = vars(est).get("init_")
+        # the probe runs the start's predict while loading: only starts whose predict is numpy
+        # code (a neighbours start ran a crafted metric's compiled code inside the load)
+        if not (init == "zero" or isinstance(init, (DummyClassifier, DummyRegressor, LinearModel,
+                                                     LinearClassifierMixin))):
+            raise self.refuse(f"a {name} whose start comes from a {type(init).__name__} (lighttrack "
+                              "loads boosting models started by init='zero', a dummy or a linear model)")
         for rows in (1, 3):
             data = (np.zeros((rows, width), dtype=np.float32) if width <= _DENSE_PROBE_FEATURES
                     else self.sparse.csr_matrix((rows, width), dtype=np.float32))
@@ -397,6 +408,8 @@ class _Checker:
         precomputed = state.get("metric") == "precomputed" and state.get("effective_metric_") == "precomputed"
         if ok:
             ok = self.width(est, "a neighbours") == (rows if precomputed else fitted.shape[1])
+        if ok:
+            ok = self.metric_params(state, fitted.shape[1])
         labels, classes = state.get("_y"), state.get("classes_")
         if ok and classes is not None and labels is not None:
             ok = (isinstance(labels, np.ndarray) and labels.dtype.kind in "iu"
@@ -410,6 +423,25 @@ class _Checker:
         if not ok:
             raise self.refuse(f"a {name} whose fitted rows do not agree with their count, width, labels "
                               "or classes")
+
+    def metric_params(self, state: dict, width: int) -> bool:
+        """A distance's weights and (inverse) covariance are read as ``width`` (square)
+        numbers by scipy's fallback unchecked, and precomputed norms (``X_norm_squared``) one
+        per row: only the first, of the right shapes."""
+        np = self.np
+        shapes = {"w": ((width,),), "V": ((width,), (width, width)), "VI": ((width, width),)}
+        for name in ("metric_params", "effective_metric_params_"):
+            params = state.get(name)
+            if params is None:
+                continue
+            if not isinstance(params, dict):
+                return False
+            for key, value in params.items():
+                if key == "p":
+                    continue
+                if key not in shapes or np.shape(value) not in shapes[key]:
+                    return False
+        return True
 
     def birch(self, est: Any) -> None:
         """Birch hands its centres' squared norms to the distance code, one read per centre."""
@@ -460,9 +492,22 @@ class _Checker:
         binarizer = vars(est).get("label_binarizer_")
         if not str(getattr(binarizer, "y_type_", "")).startswith("multilabel"):
             return
+        from sklearn.ensemble._gb import BaseGradientBoosting
+        from sklearn.linear_model._base import LinearClassifierMixin
+        from sklearn.svm._base import BaseLibSVM
+
         for member in _listed(vars(est)["estimators_"], self.refuse, type(est).__name__):
             if len(getattr(member, "classes_", ())) != 2:
                 raise self.refuse(f"a multi-label {type(est).__name__} with a member of other than two classes")
+            last = member.steps[-1][1] if type(member).__name__ == "Pipeline" else member
+            # a member without decision_function gives predict_proba(X)[:, 1], one a row; with
+            # one, only those whose decision width the checks above fix (a nested one-vs-rest
+            # claiming two classes gave 50 scores a row)
+            if hasattr(last, "decision_function") and not isinstance(
+                    last, (LinearClassifierMixin, BaseLibSVM, BaseGradientBoosting)):
+                raise self.refuse(f"a multi-label {type(est).__name__} with a {type(last).__name__} member "
+                                  "(its members' scores must be one a row: linear models, SVMs, boosting, "
+                                  "or models without decision_function)")
 
     def polynomial(self, est: Any) -> None:
         """Its transform loops once per degree up to ``_max_degree``: the degrees must be
@@ -530,38 +575,3 @@ def _listed(members: Any, refuse, name: str) -> list[Any]:
     if not isinstance(members, (list, tuple)):
         raise refuse(f"a {name} whose members are not a list")
     return list(members)
-
-
-def check_tree(tree: Any, what: str) -> None:
-    """Refuse a decision tree whose nodes point outside it: scikit-learn follows child and
-    feature indices without bounds checks, so a crafted one crashes the process at predict
-    (why skops does not trust ``Tree`` by default)."""
-    import numpy as np
-
-    count = tree.node_count
-    classes = np.asarray(tree.n_classes)
-    outputs, most = tree.n_outputs, tree.max_n_classes
-    if not (outputs >= 1 and most >= 1 and classes.shape == (outputs,) and classes.min() >= 1
-            and classes.max() <= most):
-        raise ModelError(f"{what} holds a decision tree of {outputs} outputs and {most} classes; "
-                         "it was not loaded")
-    if not 0 < count <= tree.capacity:
-        raise ModelError(f"{what} holds a decision tree of {count} nodes in room for {tree.capacity}; "
-                         "it was not loaded")
-    if tree.value.shape != (count, outputs, most):  # predict reads a node's values by its number
-        raise ModelError(f"{what} holds a decision tree whose values do not fit its nodes; it was not loaded")
-    left, right = tree.children_left[:count], tree.children_right[:count]
-    feature = tree.feature[:count]
-    leaf = left == -1
-    node = np.arange(count)
-    # scikit-learn numbers a node's children after it, so every path down ends (no cycles)
-    ok = (np.array_equal(leaf, right == -1)
-          and bool(np.all(leaf | ((left > node) & (left < count) & (right > node) & (right < count))))
-          and bool(np.all(leaf | ((feature >= 0) & (feature < tree.n_features)))))
-    if not ok:
-        raise ModelError(f"{what} holds a decision tree whose nodes point outside it; it was not loaded")
-    # decision_path allocates 1 + max_depth entries a sample and writes one per node on the
-    # way down; the nodes are in range and numbered downwards now, so they can be followed
-    if int(tree.compute_node_depths().max()) - 1 > tree.max_depth:  # (the root's depth is 1)
-        raise ModelError(f"{what} holds a decision tree deeper than its recorded depth of "
-                         f"{tree.max_depth}; it was not loaded")
