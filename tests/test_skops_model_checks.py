@@ -265,7 +265,7 @@ CRAFTED = [
     ("precomputed norms in a distance's parameters", "nearest neighbours",
      lambda m: setattr(m, "effective_metric_params_", {"X_norm_squared": np.zeros(1)}), "fitted rows do not agree"),
     ("a boosting start from a model whose predict is compiled code", "boosting, dummy init",
-     lambda m: setattr(m, "init_", _by_name("nearest neighbours")), "start comes from a NearestNeighbors"),
+     lambda m: setattr(m, "init_", _by_name("nearest neighbours")), "start comes from a sklearn.neighbors._unsupervised.NearestNeighbors"),
     ("a one-vs-rest member whose scores are not one a row", "one-vs-rest, multi-label",
      lambda m: m.estimators_.__setitem__(0, _two_class_claim(_by_name("one-vs-rest, multi-label"))),
      "with a OneVsRestClassifier member"),
@@ -453,3 +453,16 @@ def _deflated_npz(matrix) -> bytes:
     buffer = io.BytesIO()
     scipy.sparse.save_npz(buffer, matrix, compressed=True)
     return buffer.getvalue()
+
+
+def test_a_boosting_start_the_caller_names_may_run_while_loading():
+    """A start other than zero, a dummy or a linear model is refused by default, since checking
+    it runs its predict inside the load; naming its type lets it."""
+    import skops.io as sio
+
+    model = GradientBoostingRegressor(n_estimators=2, init=KNeighborsRegressor(2, algorithm="brute")).fit(X, X[:, 0])
+    data = sio.dumps(model)
+    with pytest.raises(ModelError, match="name that type in trusted_types"):
+        load_skops(data, None, "the file")
+    loaded = load_skops(data, ["sklearn.neighbors._regression.KNeighborsRegressor"], "the file")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

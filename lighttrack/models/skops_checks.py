@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from lighttrack.errors import ModelError
@@ -40,10 +41,11 @@ _SPARSE_FORMATS = ("csr", "csc", "coo")
 _DENSE_PROBE_FEATURES = 65_536
 
 
-def check_model(model: Any, what: str) -> None:
+def check_model(model: Any, what: str, trusted: Iterable[str] = ()) -> None:
     """Raise ``ModelError`` when anything in ``model`` would make predict read or write
-    outside its arrays (see the module's text)."""
-    checker = _Checker(what)
+    outside its arrays (see the module's text). ``trusted``: the types the caller named, whose
+    own code may run to check the model (a boosting model's custom start)."""
+    checker = _Checker(what, frozenset(trusted))
     seen: set[int] = set()
     stack = [model]
     while stack:
@@ -57,13 +59,13 @@ def check_model(model: Any, what: str) -> None:
 
 
 class _Checker:
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, trusted: frozenset = frozenset()) -> None:
         import numpy as np
         import scipy.sparse
         from sklearn.base import BaseEstimator
         from sklearn.tree._tree import Tree
 
-        self.what, self.np, self.sparse = what, np, scipy.sparse
+        self.what, self.np, self.sparse, self.trusted = what, np, scipy.sparse, trusted
         self.Tree, self.BaseEstimator = Tree, BaseEstimator
         self.valid: set[tuple] = set()  # parameter sets already checked
         self.later: list = []  # checks that run the model's code, after the walk
@@ -271,10 +273,12 @@ class _Checker:
         init = vars(est).get("init_")
         # the probe runs the start's predict while loading: only starts whose predict is numpy
         # code (a neighbours start ran a crafted metric's compiled code inside the load)
-        if not (init == "zero" or isinstance(init, (DummyClassifier, DummyRegressor, LinearModel,
-                                                     LinearClassifierMixin))):
-            raise self.refuse(f"a {name} whose start comes from a {type(init).__name__} (lighttrack "
-                              "loads boosting models started by init='zero', a dummy or a linear model)")
+        kind = f"{type(init).__module__}.{type(init).__qualname__}"
+        if not (init == "zero" or kind in self.trusted or isinstance(
+                init, (DummyClassifier, DummyRegressor, LinearModel, LinearClassifierMixin))):
+            raise self.refuse(f"a {name} whose start comes from a {kind} (lighttrack loads boosting "
+                              "models started by init='zero', a dummy or a linear model; name that type "
+                              "in trusted_types (CLI: --trust) to let its predict run while loading)")
         for rows in (1, 3):
             data = (np.zeros((rows, width), dtype=np.float32) if width <= _DENSE_PROBE_FEATURES
                     else self.sparse.csr_matrix((rows, width), dtype=np.float32))

@@ -160,7 +160,7 @@ def load_skops(data: bytes, trusted_types: Iterable[str] | None, what: str,
     from lighttrack.models.skops_checks import check_model
 
     try:
-        check_model(model, what)
+        check_model(model, what, trusted_types or ())
     except ModelError:
         raise
     except (Exception, MemoryError) as exc:  # a crafted object that even the checks trip on
