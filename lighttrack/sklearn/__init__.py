@@ -171,7 +171,8 @@ def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None, *
     """The scikit-learn estimator itself, from any model URI or folder.
 
     ``trusted_types`` names extra types a skops file may hold (beyond what fitted estimators
-    are made of: ``lighttrack.models.trust.is_allowed_class``); ``verify=False`` loads a model without file hashes (MLflow's), with a warning."""
+    are made of: ``lighttrack.models.trust.is_allowed_class``); ``verify=False`` loads a model
+    without file hashes (MLflow's), with a warning."""
     from lighttrack.models.files import opened_model
 
     with opened_model(model_uri, dst_path, verify) as (folder, meta):
